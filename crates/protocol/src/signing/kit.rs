@@ -1,6 +1,11 @@
 //! Scheme B: the joint-operation kit `x-sign` header (spec license-kit §4.3).
+//!
+//! `x-sign = hex(HMAC(key, key + x-nonce + x-timestamp + payload))` with no inner digest. The demo
+//! verifier only refuses timestamps more than 60 s old; we also refuse ones more than the window in
+//! the future, since a far-future timestamp would otherwise stay replayable past the nonce cache.
 
-use super::{AccessKey, VerifyError};
+use super::primitives::{check_window, decode_hex_tag, hmac_sha256, hmac_verify, parse_timestamp, required, upper_hex};
+use super::{AccessKey, VerifyError, canonical_json, scheme_a};
 
 pub const HEADER_SIGN: &str = "x-sign";
 pub const HEADER_TIMESTAMP: &str = "x-timestamp";
@@ -34,14 +39,17 @@ impl Default for KitPolicy {
 
 /// The demo canonical form of a JSON object body. Errors when the body is not a JSON object.
 pub fn canonical_payload(body: &[u8]) -> Result<String, serde_json::Error> {
-    let _ = body;
-    todo!()
+    canonical_json::top_level_sorted(body)
 }
 
 /// Uppercase hex `x-sign` over an explicit payload string (no canonicalisation).
 pub fn sign_payload(key: &AccessKey, timestamp: &str, nonce: &str, payload: &str) -> String {
-    let _ = (key, timestamp, nonce, payload);
-    todo!()
+    sign_bytes(key, timestamp, nonce, payload.as_bytes())
+}
+
+fn sign_bytes(key: &AccessKey, timestamp: &str, nonce: &str, payload: &[u8]) -> String {
+    let key = key.expose().as_bytes();
+    upper_hex(&hmac_sha256(key, &[key, nonce.as_bytes(), timestamp.as_bytes(), payload]))
 }
 
 /// Uppercase hex `x-sign` for `variant` of `body`.
@@ -52,11 +60,16 @@ pub fn sign(
     nonce: &str,
     body: &[u8],
 ) -> Result<String, serde_json::Error> {
-    let _ = (key, variant, timestamp, nonce, body);
-    todo!()
+    Ok(match variant {
+        KitVariant::Canonical => sign_payload(key, timestamp, nonce, &canonical_payload(body)?),
+        KitVariant::Raw => sign_bytes(key, timestamp, nonce, body),
+        KitVariant::InnerHmac => scheme_a::sign(key, timestamp, nonce, canonical_payload(body)?.as_bytes()),
+    })
 }
 
 /// Checks presence, window, then each accepted variant; returns the one that matched.
+///
+/// A body that is not a JSON object can only match [`KitVariant::Raw`].
 pub fn verify(
     key: &AccessKey,
     x_sign: Option<&str>,
@@ -66,6 +79,23 @@ pub fn verify(
     now_ms: i64,
     policy: &KitPolicy,
 ) -> Result<KitVariant, VerifyError> {
-    let _ = (key, x_sign, x_timestamp, x_nonce, body, now_ms, policy);
-    todo!()
+    let x_sign = required(x_sign, HEADER_SIGN)?;
+    let timestamp = required(x_timestamp, HEADER_TIMESTAMP)?;
+    let nonce = required(x_nonce, HEADER_NONCE)?;
+    check_window(parse_timestamp(timestamp)?, now_ms, policy.window_ms, 1)?;
+    let tag = decode_hex_tag(x_sign)?;
+
+    let canonical = canonical_payload(body).ok();
+    let key_bytes = key.expose().as_bytes();
+    let direct = |payload: &[u8]| hmac_verify(key_bytes, &[key_bytes, nonce.as_bytes(), timestamp.as_bytes(), payload], &tag);
+    let matches = |variant: KitVariant| match (variant, canonical.as_deref()) {
+        (KitVariant::Raw, _) => direct(body),
+        (KitVariant::Canonical, Some(payload)) => direct(payload.as_bytes()),
+        (KitVariant::InnerHmac, Some(payload)) => {
+            let inner = hex::encode(hmac_sha256(key_bytes, &[payload.as_bytes()]));
+            direct(inner.as_bytes())
+        }
+        (_, None) => false,
+    };
+    policy.variants.iter().copied().find(|&variant| matches(variant)).ok_or(VerifyError::BadSignature)
 }

@@ -5,8 +5,10 @@
 
 pub mod apig;
 pub mod body_sign;
+mod canonical_json;
 mod key;
 pub mod kit;
+mod primitives;
 pub mod scheme_a;
 pub mod usage;
 pub mod v1_auth_token;
@@ -25,10 +27,16 @@ pub enum VerifyError {
     MalformedTimestamp(String),
     /// The timestamp is older than the allowed window.
     #[error("timestamp is {skew_ms} ms older than allowed")]
-    TimestampTooOld { skew_ms: i64 },
+    TimestampTooOld {
+        /// The whole difference `now − timestamp`, not just the excess over the window.
+        skew_ms: i64,
+    },
     /// The timestamp lies further in the future than the allowed window.
     #[error("timestamp is {skew_ms} ms in the future")]
-    TimestampInFuture { skew_ms: i64 },
+    TimestampInFuture {
+        /// The whole difference `timestamp − now`.
+        skew_ms: i64,
+    },
     /// A signature header exists but does not follow the scheme's format.
     #[error("malformed signature: {0}")]
     MalformedSignature(&'static str),

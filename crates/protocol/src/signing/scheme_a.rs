@@ -3,7 +3,8 @@
 //! `signature`, `timestamp` (epoch ms) and `nonce` travel as URL query parameters; the signature is
 //! `hex(HMAC(key, key + nonce + timestamp + lower_hex(HMAC(key, payload))))`.
 
-use super::{AccessKey, VerifyError};
+use super::primitives::{check_window, decode_hex_tag, hmac_sha256, hmac_verify, parse_timestamp, required, sha256, upper_hex};
+use super::{AccessKey, VerifyError, canonical_json};
 
 /// The replay window the spec requires: |now − timestamp| ≤ 60 s.
 pub const WINDOW_MS: i64 = 60_000;
@@ -57,12 +58,40 @@ pub fn sign(key: &AccessKey, timestamp: &str, nonce: &str, body: &[u8]) -> Strin
 
 /// Uppercase hex signature with an explicit inner digest.
 pub fn sign_with(key: &AccessKey, inner: InnerHash, timestamp: &str, nonce: &str, body: &[u8]) -> String {
-    let _ = (key, inner, timestamp, nonce, body);
-    todo!()
+    let key = key.expose().as_bytes();
+    let payload_hex = payload_hex(key, inner, body);
+    upper_hex(&hmac_sha256(key, &canonical_parts(key, nonce, timestamp, &payload_hex)))
+}
+
+/// The string the outer HMAC signs (for debugging and the `sign` CLI's verbose mode):
+/// `accessKey + nonce + timestamp + lower_hex(inner(body))`.
+pub fn canonical_request(key: &AccessKey, inner: InnerHash, timestamp: &str, nonce: &str, body: &[u8]) -> String {
+    let payload_hex = payload_hex(key.expose().as_bytes(), inner, body);
+    format!("{}{nonce}{timestamp}{payload_hex}", key.expose())
+}
+
+/// The top-level-sorted, null-free, compact form tried after the raw body (shared with the kit).
+pub fn canonical_body(body: &[u8]) -> Result<String, serde_json::Error> {
+    canonical_json::top_level_sorted(body)
+}
+
+fn payload_hex(key: &[u8], inner: InnerHash, body: &[u8]) -> String {
+    // The spec says lowercase for the inner digest; the case matters because it is hashed again.
+    match inner {
+        InnerHash::Hmac => hex::encode(hmac_sha256(key, &[body])),
+        InnerHash::Sha256 => hex::encode(sha256(body)),
+    }
+}
+
+fn canonical_parts<'a>(key: &'a [u8], nonce: &'a str, timestamp: &'a str, payload_hex: &'a str) -> [&'a [u8]; 4] {
+    [key, nonce.as_bytes(), timestamp.as_bytes(), payload_hex.as_bytes()]
 }
 
 /// Checks presence, timestamp window, then signature. The nonce's freshness is the caller's job
 /// (it needs storage shared between replicas).
+///
+/// The raw body is tried with every inner digest before the canonical form, because re-serialising
+/// is only a guess at what the marketplace signed and the raw bytes are what the docs show.
 pub fn verify(
     key: &AccessKey,
     params: SignatureParams<'_>,
@@ -70,6 +99,25 @@ pub fn verify(
     now_ms: i64,
     policy: &VerifyPolicy,
 ) -> Result<Matched, VerifyError> {
-    let _ = (key, params, body, now_ms, policy);
-    todo!()
+    let signature = required(params.signature, "signature")?;
+    let timestamp = required(params.timestamp, "timestamp")?;
+    let nonce = required(params.nonce, "nonce")?;
+    check_window(parse_timestamp(timestamp)?, now_ms, policy.window_ms, 1)?;
+    let tag = decode_hex_tag(signature)?;
+
+    let key = key.expose().as_bytes();
+    let matches = |inner: InnerHash, payload: &[u8]| {
+        let payload_hex = payload_hex(key, inner, payload);
+        hmac_verify(key, &canonical_parts(key, nonce, timestamp, &payload_hex), &tag)
+    };
+    if let Some(&inner) = policy.inner.iter().find(|&&inner| matches(inner, body)) {
+        return Ok(Matched { inner, canonical: false });
+    }
+    if policy.try_canonical
+        && let Ok(canonical) = canonical_body(body)
+        && let Some(&inner) = policy.inner.iter().find(|&&inner| matches(inner, canonical.as_bytes()))
+    {
+        return Ok(Matched { inner, canonical: true });
+    }
+    Err(VerifyError::BadSignature)
 }
