@@ -27,7 +27,10 @@ impl std::fmt::Debug for Sha1Prng {
 impl Sha1Prng {
     /// A fresh generator after `setSeed(seed)`.
     pub fn new(seed: &[u8]) -> Self {
-        Self { state: Sha1::digest(seed).into(), remainder: Vec::new() }
+        Self {
+            state: Sha1::digest(seed).into(),
+            remainder: Vec::new(),
+        }
     }
 
     /// Fills `out` exactly as `nextBytes` would.
@@ -88,7 +91,10 @@ mod tests {
     #[test]
     fn derives_the_spec_keys() {
         assert_eq!(hex::encode(derive_aes_key(SPEC_KEY, 256)), SPEC_KEY_256);
-        assert_eq!(hex::encode(derive_aes_key(SPEC_KEY, 128)), &SPEC_KEY_256[..32]);
+        assert_eq!(
+            hex::encode(derive_aes_key(SPEC_KEY, 128)),
+            &SPEC_KEY_256[..32]
+        );
     }
 
     #[test]
@@ -125,6 +131,9 @@ mod tests {
 
     #[test]
     fn debug_does_not_show_state() {
-        assert_eq!(format!("{:?}", Sha1Prng::new(SPEC_KEY)), "Sha1Prng([redacted])");
+        assert_eq!(
+            format!("{:?}", Sha1Prng::new(SPEC_KEY)),
+            "Sha1Prng([redacted])"
+        );
     }
 }

@@ -4,6 +4,7 @@
 //! check, so callers can log why a request was refused without ever logging the key.
 
 pub mod apig;
+mod apig_url;
 pub mod body_sign;
 mod canonical_json;
 mod key;

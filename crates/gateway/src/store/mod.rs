@@ -1,0 +1,94 @@
+//! Storage: one trait, two backends (SQLite by default, PostgreSQL for scale-out), chosen once at
+//! start-up from the database URL.
+//!
+//! The trait is deliberately coarse. Every state change KooGallery can cause goes through
+//! [`Store::commit`], which applies the instance write, stores the exact response bytes under the
+//! call's idempotency key and enqueues the webhook events in **one transaction**. That single
+//! method is what makes "nothing acknowledged is lost, nothing is done twice" hold on both backends:
+//! either the response, the state and the events all exist, or none of them do.
+
+mod models;
+mod postgres;
+mod sqlite;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+pub use models::*;
+pub use postgres::PostgresStore;
+pub use sqlite::SqliteStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness or optimistic-concurrency conflict the caller should resolve by re-reading.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    #[error("stored data is invalid: {0}")]
+    Corrupt(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Everything the gateway persists. Implementations must be safe to share between tasks and
+/// between several `koogate serve` replicas on one PostgreSQL database.
+#[async_trait]
+pub trait Store: Send + Sync + std::fmt::Debug {
+    /// Which backend this is, for `/readyz` and logs (`sqlite` or `postgres`).
+    fn backend(&self) -> &'static str;
+
+    /// Records a request nonce. Returns `false` when it was already seen (a replay).
+    async fn remember_nonce(&self, nonce: &str, now: DateTime<Utc>) -> StoreResult<bool>;
+    /// Forgets nonces seen before `before`; returns how many were removed.
+    async fn prune_nonces(&self, before: DateTime<Utc>) -> StoreResult<u64>;
+
+    /// The stored response of an earlier call with this idempotency key.
+    async fn find_response(&self, key: &str) -> StoreResult<Option<StoredResponse>>;
+
+    /// Applies a [`Commit`] atomically. See [`CommitOutcome`] for what the caller learns.
+    async fn commit(&self, commit: Commit) -> StoreResult<CommitOutcome>;
+
+    async fn get_instance(&self, instance_id: &str) -> StoreResult<Option<Instance>>;
+    /// The instances among `ids` that exist, in no particular order.
+    async fn get_instances(&self, ids: &[String]) -> StoreResult<Vec<Instance>>;
+    /// The instance created for an idempotency key such as `line:{orderId}:{orderLineId}`.
+    async fn find_instance_by_key(&self, idem_key: &str) -> StoreResult<Option<Instance>>;
+    /// Instances ordered by creation time, newest first.
+    async fn list_instances(&self, limit: i64, offset: i64) -> StoreResult<Vec<Instance>>;
+
+    async fn get_order(&self, order_id: &str, order_line_id: &str) -> StoreResult<Option<OrderRecord>>;
+
+    /// Claims the oldest deliverable event: due, not leased, and with no earlier undelivered,
+    /// live event for the same ordering key (per-instance ordering). The claim is a lease until
+    /// `now + lease`; a crashed worker's lease simply expires.
+    async fn claim_event(&self, now: DateTime<Utc>, lease: chrono::Duration) -> StoreResult<Option<OutboxEvent>>;
+    /// Marks a claimed event delivered.
+    async fn complete_event(&self, id: i64, now: DateTime<Utc>) -> StoreResult<()>;
+    /// Records a failed attempt: retry at `next_attempt_at`, or park it as dead when `None`.
+    async fn fail_event(
+        &self,
+        id: i64,
+        error: &str,
+        next_attempt_at: Option<DateTime<Utc>>,
+    ) -> StoreResult<()>;
+    /// Puts a dead event back in the queue (manual re-delivery from the operator view).
+    async fn redeliver_event(&self, id: i64, now: DateTime<Utc>) -> StoreResult<bool>;
+    async fn list_events(&self, ordering_key: Option<&str>, limit: i64) -> StoreResult<Vec<OutboxEvent>>;
+    async fn outbox_stats(&self, now: DateTime<Utc>) -> StoreResult<OutboxStats>;
+
+    /// Cheap liveness check of the connection pool.
+    async fn ping(&self) -> StoreResult<()>;
+}
+
+/// Opens the backend named by the URL scheme (`sqlite:` or `postgres://`/`postgresql://`) and
+/// runs its migrations.
+pub async fn open(url: &str) -> StoreResult<std::sync::Arc<dyn Store>> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(std::sync::Arc::new(PostgresStore::connect(url).await?))
+    } else {
+        Ok(std::sync::Arc::new(SqliteStore::connect(url).await?))
+    }
+}

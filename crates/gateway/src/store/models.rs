@@ -1,0 +1,165 @@
+//! Plain records as stored. Domain rules live in `domain/`; these types only carry data.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Lifecycle state of an instance. Transitions are decided in `domain::lifecycle`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InstanceStatus {
+    /// Created; the vendor system has not reported it ready yet.
+    Provisioning,
+    Active,
+    /// Expired, in arrears or suspended: data kept, use blocked.
+    Frozen,
+    /// Released by KooGallery: terminal.
+    Released,
+    /// The vendor system gave up provisioning: terminal until an operator intervenes.
+    Failed,
+}
+
+impl InstanceStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Provisioning => "provisioning",
+            Self::Active => "active",
+            Self::Frozen => "frozen",
+            Self::Released => "released",
+            Self::Failed => "failed",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Some(match text {
+            "provisioning" => Self::Provisioning,
+            "active" => Self::Active,
+            "frozen" => Self::Frozen,
+            "released" => Self::Released,
+            "failed" => Self::Failed,
+            _ => return None,
+        })
+    }
+}
+
+/// One purchased instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Instance {
+    pub instance_id: String,
+    /// Unique per purchase: `line:{orderId}:{orderLineId}`, or `od:{orderId}:{productId}` for
+    /// on-demand orders, whose lines share one instance per metered product (spec saas-v2 §3.1).
+    pub idem_key: String,
+    pub order_id: String,
+    pub order_line_id: String,
+    pub product_id: Option<String>,
+    pub sku_code: Option<String>,
+    /// `PERIOD`, `ONE_TIME`, `ON_DEMAND`, `ON_DEMAND_PKG` as KooGallery reports it.
+    pub charging_mode: String,
+    pub status: InstanceStatus,
+    pub trial: bool,
+    pub expire_time: Option<DateTime<Utc>>,
+    /// The app info (JSON) sealed with the master key (`secret_box`); `None` until ready.
+    pub app_info_sealed: Option<Vec<u8>>,
+    pub test_flag: bool,
+    /// Optimistic-concurrency counter: every update must name the version it read.
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// An order as fetched from KooGallery's order-query API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderRecord {
+    pub order_id: String,
+    pub order_line_id: String,
+    /// `NEW`, `RENEW`, `CHANGE`, ...
+    pub order_type: String,
+    /// The order-query response body, verbatim.
+    pub raw: String,
+    pub fetched_at: DateTime<Utc>,
+}
+
+/// A response stored under an idempotency key, replayed byte for byte on repeats.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredResponse {
+    pub key: String,
+    pub body: Vec<u8>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// An instance change inside a [`Commit`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InstanceWrite {
+    /// Insert; fails with [`CommitOutcome::InstanceExists`] when `idem_key` is taken.
+    Insert(Instance),
+    /// Replace every mutable column, only if the stored version is `expected_version`; the stored
+    /// version becomes `expected_version + 1`. Fails with [`CommitOutcome::StaleInstance`].
+    Update { instance: Instance, expected_version: i64 },
+}
+
+/// An event to enqueue for the vendor's webhook.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEvent {
+    /// Stable id sent as `webhook-id` (receivers deduplicate on it).
+    pub event_id: String,
+    /// `instance.provision`, `instance.renewed`, ...
+    pub event_type: String,
+    /// Events with the same key are delivered one at a time, in insertion order (the instance id).
+    pub ordering_key: String,
+    /// The JSON body to deliver.
+    pub payload: String,
+}
+
+/// One atomic unit of work. Applied in this order inside one transaction: claim `response_key`,
+/// write the instance, upsert the order, enqueue events, complete `complete_event`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Commit {
+    /// Idempotency key and the response to store under it. When the key already exists nothing
+    /// is applied and the earlier response comes back as [`CommitOutcome::Replayed`].
+    pub response: Option<(String, Vec<u8>)>,
+    pub instance: Option<InstanceWrite>,
+    pub order: Option<OrderRecord>,
+    pub events: Vec<NewEvent>,
+    /// A claimed outbox event whose delivery this commit concludes (e.g. a provision hook that
+    /// answered with app info), so the event and its effect cannot be separated by a crash.
+    pub complete_event: Option<i64>,
+    pub now: DateTime<Utc>,
+}
+
+/// What [`super::Store::commit`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CommitOutcome {
+    Committed,
+    /// The response key existed: nothing applied; here is the earlier response.
+    Replayed(StoredResponse),
+    /// An `Insert` hit an existing `idem_key`: nothing applied; here is the existing instance.
+    InstanceExists(Instance),
+    /// An `Update` named a version that is no longer current: nothing applied; re-read and retry.
+    StaleInstance,
+}
+
+/// A queued webhook event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxEvent {
+    pub id: i64,
+    pub event_id: String,
+    pub event_type: String,
+    pub ordering_key: String,
+    pub payload: String,
+    /// Attempts made before this claim (0 on the first delivery).
+    pub attempts: i32,
+    pub created_at: DateTime<Utc>,
+    pub next_attempt_at: DateTime<Utc>,
+    pub delivered_at: Option<DateTime<Utc>>,
+    /// Parked after exhausting retries; only a manual re-delivery revives it.
+    pub dead: bool,
+    pub last_error: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OutboxStats {
+    /// Undelivered, live events.
+    pub depth: i64,
+    /// Age in seconds of the oldest undelivered live event (0 when empty).
+    pub oldest_age_secs: i64,
+    pub dead: i64,
+}
