@@ -6,9 +6,14 @@
 //! call's idempotency key and enqueues the webhook events in **one transaction**. That single
 //! method is what makes "nothing acknowledged is lost, nothing is done twice" hold on both backends:
 //! either the response, the state and the events all exist, or none of them do.
+//!
+//! Both backends store times as epoch milliseconds, so a time read back has millisecond
+//! precision even if a finer one was written.
 
+mod commit;
 mod models;
 mod postgres;
+mod rows;
 mod sqlite;
 
 use async_trait::async_trait;
@@ -59,24 +64,47 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Instances ordered by creation time, newest first.
     async fn list_instances(&self, limit: i64, offset: i64) -> StoreResult<Vec<Instance>>;
 
-    async fn get_order(&self, order_id: &str, order_line_id: &str) -> StoreResult<Option<OrderRecord>>;
+    async fn get_order(
+        &self,
+        order_id: &str,
+        order_line_id: &str,
+    ) -> StoreResult<Option<OrderRecord>>;
 
     /// Claims the oldest deliverable event: due, not leased, and with no earlier undelivered,
     /// live event for the same ordering key (per-instance ordering). The claim is a lease until
     /// `now + lease`; a crashed worker's lease simply expires.
-    async fn claim_event(&self, now: DateTime<Utc>, lease: chrono::Duration) -> StoreResult<Option<OutboxEvent>>;
-    /// Marks a claimed event delivered.
+    ///
+    /// "Live" excludes dead events: a parked event does not block later events of its ordering
+    /// key (otherwise one poisoned event would stall its instance forever); if it is revived by
+    /// [`Store::redeliver_event`] it blocks them again from then on. Every claim counts as an
+    /// attempt, so a worker that crashes mid-delivery still uses one up; the returned
+    /// [`OutboxEvent::attempts`] is the count before this claim.
+    async fn claim_event(
+        &self,
+        now: DateTime<Utc>,
+        lease: chrono::Duration,
+    ) -> StoreResult<Option<OutboxEvent>>;
+    /// Marks a claimed event delivered. Idempotent: completing twice keeps the first delivery
+    /// time, and a late success counts even after the lease expired or the event was parked.
     async fn complete_event(&self, id: i64, now: DateTime<Utc>) -> StoreResult<()>;
     /// Records a failed attempt: retry at `next_attempt_at`, or park it as dead when `None`.
+    /// Releases the lease; has no effect on an event already delivered.
     async fn fail_event(
         &self,
         id: i64,
         error: &str,
         next_attempt_at: Option<DateTime<Utc>>,
     ) -> StoreResult<()>;
-    /// Puts a dead event back in the queue (manual re-delivery from the operator view).
+    /// Puts a dead event back in the queue (manual re-delivery from the operator view), due at
+    /// `now` with its attempt count reset to 0 (a fresh retry schedule); `last_error` is kept.
+    /// Returns `false` when there is no dead, undelivered event with this id.
     async fn redeliver_event(&self, id: i64, now: DateTime<Utc>) -> StoreResult<bool>;
-    async fn list_events(&self, ordering_key: Option<&str>, limit: i64) -> StoreResult<Vec<OutboxEvent>>;
+    /// Events newest first (highest id first), optionally only those of one ordering key.
+    async fn list_events(
+        &self,
+        ordering_key: Option<&str>,
+        limit: i64,
+    ) -> StoreResult<Vec<OutboxEvent>>;
     async fn outbox_stats(&self, now: DateTime<Utc>) -> StoreResult<OutboxStats>;
 
     /// Cheap liveness check of the connection pool.

@@ -386,8 +386,13 @@ mod tests {
 
     #[test]
     fn error_messages_never_contain_secrets() {
-        for err in [decrypt(&key(), EncryptType::Aes128, SPEC_TABLE[0].2).unwrap_err()] {
-            let msg = err.to_string();
+        let errors = [
+            decrypt(&key(), EncryptType::Aes128, SPEC_TABLE[0].2),
+            encrypt_checked(&key(), EncryptType::Aes256, &iv(), &"admin".repeat(20))
+                .map(|_| String::new()),
+        ];
+        for err in errors {
+            let msg = err.expect_err("both fail").to_string();
             assert!(!msg.contains(KEY) && !msg.contains("admin"), "{msg}");
         }
     }

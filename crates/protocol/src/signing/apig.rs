@@ -43,7 +43,12 @@ pub enum ApigError {
 /// Caller-supplied `host` or `x-sdk-date` headers are ignored in favour of the URL's host and
 /// `date`, so the signature always covers what will actually be sent; among other repeated names
 /// the last value wins, as in the SDKs' header maps.
-pub fn sign(ak: &str, sk: &AccessKey, date: &str, request: &Request<'_>) -> Result<Signed, ApigError> {
+pub fn sign(
+    ak: &str,
+    sk: &AccessKey,
+    date: &str,
+    request: &Request<'_>,
+) -> Result<Signed, ApigError> {
     parse_sdk_date(date).ok_or_else(|| ApigError::InvalidDate(date.to_owned()))?;
     let host = apig_url::split(request.url)?.host;
     let mut headers: Vec<(String, String)> = Vec::with_capacity(request.headers.len() + 2);
@@ -59,22 +64,37 @@ pub fn sign(ak: &str, sk: &AccessKey, date: &str, request: &Request<'_>) -> Resu
     headers.push(("x-sdk-date".to_owned(), date.to_owned()));
 
     let canonical = canonical_request(request, &headers)?;
-    let signature = hex::encode(hmac_sha256(sk.expose().as_bytes(), &[string_to_sign(date, &canonical).as_bytes()]));
+    let signature = hex::encode(hmac_sha256(
+        sk.expose().as_bytes(),
+        &[string_to_sign(date, &canonical).as_bytes()],
+    ));
     let authorization = format!(
         "{ALGORITHM} Access={ak}, SignedHeaders={}, Signature={signature}",
         signed_header_names(&headers).join(";")
     );
-    Ok(Signed { authorization, sdk_date: date.to_owned(), host })
+    Ok(Signed {
+        authorization,
+        sdk_date: date.to_owned(),
+        host,
+    })
 }
 
 /// The canonical request string (for debugging and the `sign` CLI's verbose mode).
 /// `signed_headers` are exactly the headers to sign; names are lowercased and values trimmed here.
-pub fn canonical_request(request: &Request<'_>, signed_headers: &[(String, String)]) -> Result<String, ApigError> {
+pub fn canonical_request(
+    request: &Request<'_>,
+    signed_headers: &[(String, String)],
+) -> Result<String, ApigError> {
     let url = apig_url::split(request.url)?;
-    let mut headers: Vec<(String, &str)> =
-        signed_headers.iter().map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim())).collect();
+    let mut headers: Vec<(String, &str)> = signed_headers
+        .iter()
+        .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim()))
+        .collect();
     headers.sort_by(|(a, _), (b, _)| a.cmp(b));
-    let canonical_headers: String = headers.iter().map(|(name, value)| format!("{name}:{value}\n")).collect();
+    let canonical_headers: String = headers
+        .iter()
+        .map(|(name, value)| format!("{name}:{value}\n"))
+        .collect();
     let names: Vec<&str> = headers.iter().map(|(name, _)| name.as_str()).collect();
     Ok(format!(
         "{}\n{}\n{}\n{canonical_headers}\n{}\n{}",
@@ -88,7 +108,10 @@ pub fn canonical_request(request: &Request<'_>, signed_headers: &[(String, Strin
 
 /// `SDK-HMAC-SHA256\n{date}\n{hex sha256(canonical request)}`, the string the secret key signs.
 pub fn string_to_sign(date: &str, canonical_request: &str) -> String {
-    format!("{ALGORITHM}\n{date}\n{}", hex::encode(sha256(canonical_request.as_bytes())))
+    format!(
+        "{ALGORITHM}\n{date}\n{}",
+        hex::encode(sha256(canonical_request.as_bytes()))
+    )
 }
 
 fn signed_header_names(headers: &[(String, String)]) -> Vec<&str> {
@@ -115,11 +138,16 @@ pub fn parse_authorization(value: &str) -> Result<Authorization, VerifyError> {
     let fields = value
         .strip_prefix(ALGORITHM)
         .filter(|rest| rest.starts_with(char::is_whitespace))
-        .ok_or(VerifyError::MalformedSignature("Authorization algorithm is not SDK-HMAC-SHA256"))?;
+        .ok_or(VerifyError::MalformedSignature(
+            "Authorization algorithm is not SDK-HMAC-SHA256",
+        ))?;
     let (mut access, mut signed_headers, mut signature) = (None, None, None);
     for field in fields.split(',') {
-        let (name, field_value) =
-            field.split_once('=').ok_or(VerifyError::MalformedSignature("Authorization field without `=`"))?;
+        let (name, field_value) = field
+            .split_once('=')
+            .ok_or(VerifyError::MalformedSignature(
+                "Authorization field without `=`",
+            ))?;
         let slot = match name.trim() {
             "Access" => &mut access,
             "SignedHeaders" => &mut signed_headers,
@@ -128,17 +156,31 @@ pub fn parse_authorization(value: &str) -> Result<Authorization, VerifyError> {
         };
         let field_value = field_value.trim();
         if field_value.is_empty() || slot.replace(field_value).is_some() {
-            return Err(VerifyError::MalformedSignature("Authorization field empty or repeated"));
+            return Err(VerifyError::MalformedSignature(
+                "Authorization field empty or repeated",
+            ));
         }
     }
-    let (Some(access), Some(signed_headers), Some(signature)) = (access, signed_headers, signature) else {
-        return Err(VerifyError::MalformedSignature("Authorization lacks Access, SignedHeaders or Signature"));
+    let (Some(access), Some(signed_headers), Some(signature)) = (access, signed_headers, signature)
+    else {
+        return Err(VerifyError::MalformedSignature(
+            "Authorization lacks Access, SignedHeaders or Signature",
+        ));
     };
-    let signed_headers: Vec<String> = signed_headers.split(';').map(|name| name.trim().to_owned()).collect();
+    let signed_headers: Vec<String> = signed_headers
+        .split(';')
+        .map(|name| name.trim().to_owned())
+        .collect();
     if signed_headers.iter().any(String::is_empty) {
-        return Err(VerifyError::MalformedSignature("empty name in SignedHeaders"));
+        return Err(VerifyError::MalformedSignature(
+            "empty name in SignedHeaders",
+        ));
     }
-    Ok(Authorization { access: access.to_owned(), signed_headers, signature: signature.to_owned() })
+    Ok(Authorization {
+        access: access.to_owned(),
+        signed_headers,
+        signature: signature.to_owned(),
+    })
 }
 
 /// Server side (the simulator): recompute over the headers named in `Authorization`, which must
@@ -151,18 +193,30 @@ pub fn verify(
     now_unix_secs: i64,
 ) -> Result<String, VerifyError> {
     let header = |wanted: &str| {
-        request.headers.iter().rev().find(|(name, _)| name.trim().eq_ignore_ascii_case(wanted)).map(|(_, v)| v.as_str())
+        request
+            .headers
+            .iter()
+            .rev()
+            .find(|(name, _)| name.trim().eq_ignore_ascii_case(wanted))
+            .map(|(_, v)| v.as_str())
     };
     let auth = parse_authorization(header(HEADER_AUTHORIZATION).unwrap_or_default())?;
-    let mut names: Vec<String> = auth.signed_headers.iter().map(|name| name.to_ascii_lowercase()).collect();
+    let mut names: Vec<String> = auth
+        .signed_headers
+        .iter()
+        .map(|name| name.to_ascii_lowercase())
+        .collect();
     names.sort_unstable();
     names.dedup();
     if !names.iter().any(|n| n == "host") || !names.iter().any(|n| n == "x-sdk-date") {
-        return Err(VerifyError::MalformedSignature("SignedHeaders must include host and x-sdk-date"));
+        return Err(VerifyError::MalformedSignature(
+            "SignedHeaders must include host and x-sdk-date",
+        ));
     }
     let date = header(HEADER_DATE).map(str::trim).filter(|d| !d.is_empty());
     let date = date.ok_or(VerifyError::MissingParameter(HEADER_DATE))?;
-    let date_secs = parse_sdk_date(date).ok_or_else(|| VerifyError::MalformedTimestamp(date.to_owned()))?;
+    let date_secs =
+        parse_sdk_date(date).ok_or_else(|| VerifyError::MalformedTimestamp(date.to_owned()))?;
     check_window(date_secs, now_unix_secs, MAX_SKEW_SECS, 1000)?;
     let sk = lookup_sk(&auth.access).ok_or(VerifyError::BadSignature)?;
 
@@ -171,14 +225,21 @@ pub fn verify(
     for name in names {
         let value = match (header(&name), name.as_str()) {
             (Some(value), _) => value.to_owned(),
-            (None, "host") => url_host.clone().ok_or(VerifyError::MalformedSignature("no host to check"))?,
+            (None, "host") => url_host
+                .clone()
+                .ok_or(VerifyError::MalformedSignature("no host to check"))?,
             (None, _) => return Err(VerifyError::MalformedSignature("a signed header is absent")),
         };
         signed.push((name, value));
     }
     let tag = decode_hex_tag(&auth.signature)?;
-    let canonical = canonical_request(request, &signed).map_err(|_| VerifyError::MalformedSignature("request url"))?;
-    if hmac_verify(sk.expose().as_bytes(), &[string_to_sign(date, &canonical).as_bytes()], &tag) {
+    let canonical = canonical_request(request, &signed)
+        .map_err(|_| VerifyError::MalformedSignature("request url"))?;
+    if hmac_verify(
+        sk.expose().as_bytes(),
+        &[string_to_sign(date, &canonical).as_bytes()],
+        &tag,
+    ) {
         Ok(auth.access)
     } else {
         Err(VerifyError::BadSignature)
@@ -204,3 +265,7 @@ pub fn parse_sdk_date(date: &str) -> Option<i64> {
     let time = day.and_hms_opt(num(9..11)?, num(11..13)?, num(13..15)?)?;
     Some(time.and_utc().timestamp())
 }
+
+#[cfg(test)]
+#[path = "apig_tests.rs"]
+mod tests;

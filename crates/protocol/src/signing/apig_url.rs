@@ -17,23 +17,40 @@ pub(crate) struct Parts<'a> {
 
 pub(crate) fn split(url: &str) -> Result<Parts<'_>, ApigError> {
     let invalid = |why: &str| ApigError::InvalidUrl(format!("{why}: {url}"));
-    let (scheme, rest) = url.split_once("://").ok_or_else(|| invalid("not absolute"))?;
-    if scheme.is_empty() || !scheme.bytes().all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b)) {
+    let (scheme, rest) = url
+        .split_once("://")
+        .ok_or_else(|| invalid("not absolute"))?;
+    if scheme.is_empty()
+        || !scheme
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
+    {
         return Err(invalid("bad scheme"));
     }
     let rest = rest.split_once('#').map_or(rest, |(before, _)| before);
     let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
     let (authority, path_and_query) = rest.split_at(authority_end);
-    let (path, query) = path_and_query.split_once('?').unwrap_or((path_and_query, ""));
+    let (path, query) = path_and_query
+        .split_once('?')
+        .unwrap_or((path_and_query, ""));
 
     // Userinfo is never signed; the Host header does not carry it.
     let host_port = authority.rsplit_once('@').map_or(authority, |(_, hp)| hp);
     let (host, port) = if host_port.starts_with('[') {
-        let close = host_port.find(']').ok_or_else(|| invalid("unclosed IPv6 literal"))?;
+        let close = host_port
+            .find(']')
+            .ok_or_else(|| invalid("unclosed IPv6 literal"))?;
         let (host, after) = host_port.split_at(close + 1);
         match after {
             "" => (host, None),
-            _ => (host, Some(after.strip_prefix(':').ok_or_else(|| invalid("junk after IPv6 literal"))?)),
+            _ => (
+                host,
+                Some(
+                    after
+                        .strip_prefix(':')
+                        .ok_or_else(|| invalid("junk after IPv6 literal"))?,
+                ),
+            ),
         }
     } else {
         match host_port.split_once(':') {
@@ -58,7 +75,11 @@ pub(crate) fn split(url: &str) -> Result<Parts<'_>, ApigError> {
                 .then(|| port.parse().ok())
                 .flatten()
                 .ok_or_else(|| invalid("bad port"))?;
-            if Some(number) == default_port { host.to_owned() } else { format!("{host}:{number}") }
+            if Some(number) == default_port {
+                host.to_owned()
+            } else {
+                format!("{host}:{number}")
+            }
         }
     };
     Ok(Parts { host, path, query })
@@ -82,11 +103,19 @@ pub(crate) fn canonical_query(query: &str) -> String {
         .split('&')
         .filter_map(|pair| {
             let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            (!name.is_empty()).then(|| (percent_decode(name.as_bytes()), percent_decode(value.as_bytes())))
+            (!name.is_empty()).then(|| {
+                (
+                    percent_decode(name.as_bytes()),
+                    percent_decode(value.as_bytes()),
+                )
+            })
         })
         .collect();
     pairs.sort();
-    let encoded: Vec<String> = pairs.iter().map(|(name, value)| format!("{}={}", encode(name), encode(value))).collect();
+    let encoded: Vec<String> = pairs
+        .iter()
+        .map(|(name, value)| format!("{}={}", encode(name), encode(value)))
+        .collect();
     encoded.join("&")
 }
 
@@ -127,7 +156,9 @@ fn percent_decode(bytes: &[u8]) -> Vec<u8> {
 }
 
 fn hex_value(digit: u8) -> Option<u8> {
-    char::from(digit).to_digit(16).and_then(|v| u8::try_from(v).ok())
+    char::from(digit)
+        .to_digit(16)
+        .and_then(|v| u8::try_from(v).ok())
 }
 
 #[cfg(test)]
@@ -152,7 +183,10 @@ mod tests {
         assert_eq!(canonical_uri(""), "/");
         assert_eq!(canonical_uri("/a b/%7Ec%2F/"), "/a%20b/~c//");
         assert_eq!(canonical_uri("/v1/x"), "/v1/x/");
-        assert_eq!(canonical_query("b=2&a=%zz&a=1&=x&c&d=+"), "a=%25zz&a=1&b=2&c=&d=%2B");
+        assert_eq!(
+            canonical_query("b=2&a=%zz&a=1&=x&c&d=+"),
+            "a=%25zz&a=1&b=2&c=&d=%2B"
+        );
         assert_eq!(canonical_query("k=%E5%BC%A0 ~"), "k=%E5%BC%A0%20~");
     }
 }

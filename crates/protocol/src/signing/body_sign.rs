@@ -17,7 +17,10 @@ pub fn signature(key: &AccessKey, body: &[u8]) -> String {
 /// The exact header value: `sign_type="HMAC-SHA256", signature="<b64>"` (the FAQ's "correct
 /// format", without the doc example's stray space).
 pub fn header_value(key: &AccessKey, body: &[u8]) -> String {
-    format!("sign_type=\"{SIGN_TYPE}\", signature=\"{}\"", signature(key, body))
+    format!(
+        "sign_type=\"{SIGN_TYPE}\", signature=\"{}\"",
+        signature(key, body)
+    )
 }
 
 /// Parses a header value (tolerating the doc example's space after `signature=`) and checks it.
@@ -33,13 +36,17 @@ pub fn verify(key: &AccessKey, header: &str, body: &[u8]) -> Result<(), VerifyEr
     // Neither value can hold a comma: one is fixed, the other is base64.
     for field in header.split(',') {
         let Some((name, value)) = field.split_once('=') else {
-            return Err(VerifyError::MalformedSignature("Body-Sign field without `=`"));
+            return Err(VerifyError::MalformedSignature(
+                "Body-Sign field without `=`",
+            ));
         };
         let value = value.trim();
         let value = value
             .strip_prefix('"')
             .and_then(|v| v.strip_suffix('"'))
-            .ok_or(VerifyError::MalformedSignature("Body-Sign value not quoted"))?;
+            .ok_or(VerifyError::MalformedSignature(
+                "Body-Sign value not quoted",
+            ))?;
         let slot = match name.trim() {
             "sign_type" => &mut sign_type,
             "signature" => &mut signature,
@@ -51,12 +58,64 @@ pub fn verify(key: &AccessKey, header: &str, body: &[u8]) -> Result<(), VerifyEr
     }
     match sign_type {
         Some(SIGN_TYPE) => {}
-        Some(_) => return Err(VerifyError::MalformedSignature("sign_type is not HMAC-SHA256")),
+        Some(_) => {
+            return Err(VerifyError::MalformedSignature(
+                "sign_type is not HMAC-SHA256",
+            ));
+        }
         None => return Err(VerifyError::MalformedSignature("Body-Sign lacks sign_type")),
     }
     let signature = signature
         .filter(|s| !s.is_empty())
         .ok_or(VerifyError::MalformedSignature("Body-Sign lacks signature"))?;
     let tag = decode_base64_tag(signature)?;
-    if hmac_verify(key.expose().as_bytes(), &[body], &tag) { Ok(()) } else { Err(VerifyError::BadSignature) }
+    if hmac_verify(key.expose().as_bytes(), &[body], &tag) {
+        Ok(())
+    } else {
+        Err(VerifyError::BadSignature)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn format_checks() {
+        let key = AccessKey::new("k");
+        let good = signature(&key, b"x");
+        let run = |header: &str| verify(&key, header, b"x");
+        assert_eq!(
+            run(&format!(
+                "signature=\"{good}\" ,  sign_type = \"HMAC-SHA256\""
+            )),
+            Ok(())
+        );
+        assert_eq!(run(" "), Err(VerifyError::MissingParameter(HEADER_NAME)));
+        assert!(matches!(
+            run(&format!("sign_type=\"HMAC-SHA1\", signature=\"{good}\"")),
+            Err(VerifyError::MalformedSignature(_))
+        ));
+        assert!(matches!(
+            run(&format!("sign_type=HMAC-SHA256, signature=\"{good}\"")),
+            Err(VerifyError::MalformedSignature(_))
+        ));
+        assert!(matches!(
+            run(&format!("signature=\"{good}\"")),
+            Err(VerifyError::MalformedSignature(_))
+        ));
+        assert!(matches!(
+            run("sign_type=\"HMAC-SHA256\", signature=\"\""),
+            Err(VerifyError::MalformedSignature(_))
+        ));
+        assert!(matches!(
+            run("sign_type=\"HMAC-SHA256\", signature=\"!!\""),
+            Err(VerifyError::MalformedSignature(_))
+        ));
+        let other = signature(&key, b"y");
+        assert_eq!(
+            run(&format!("sign_type=\"HMAC-SHA256\", signature=\"{other}\"")),
+            Err(VerifyError::BadSignature)
+        );
+    }
 }

@@ -14,7 +14,11 @@ pub(crate) fn cmp_utf16(a: &str, b: &str) -> Ordering {
     a.encode_utf16().cmp(b.encode_utf16())
 }
 
-fn sorted_map(map: Map<String, Value>, keep: impl Fn(&Value) -> bool, inner: impl Fn(Value) -> Value) -> Map<String, Value> {
+fn sorted_map(
+    map: Map<String, Value>,
+    keep: impl Fn(&Value) -> bool,
+    inner: impl Fn(Value) -> Value,
+) -> Map<String, Value> {
     let mut entries: Vec<(String, Value)> = map.into_iter().filter(|(_, v)| keep(v)).collect();
     entries.sort_by(|(a, _), (b, _)| cmp_utf16(a, b));
     entries.into_iter().map(|(k, v)| (k, inner(v))).collect()
@@ -50,20 +54,28 @@ mod tests {
         // U+FF61 is one code unit 0xFF61; U+1F600 is the surrogate pair 0xD83D 0xDE00.
         assert_eq!(cmp_utf16("\u{1F600}", "\u{FF61}"), Ordering::Less);
         assert_eq!("\u{1F600}".cmp("\u{FF61}"), Ordering::Greater);
-        let out = top_level_sorted("{\"\u{FF61}\":1,\"\u{1F600}\":2}".as_bytes()).unwrap_or_default();
+        let out =
+            top_level_sorted("{\"\u{FF61}\":1,\"\u{1F600}\":2}".as_bytes()).unwrap_or_default();
         assert_eq!(out, "{\"\u{1F600}\":2,\"\u{FF61}\":1}");
     }
 
     #[test]
     fn top_level_only_and_nulls_dropped_only_at_top() {
-        let out = top_level_sorted(br#"{"b":{"z":1,"a":null},"c":null,"a":[{"y":2,"x":"\u00e9/"}]}"#);
-        assert_eq!(out.ok().as_deref(), Some("{\"a\":[{\"y\":2,\"x\":\"\u{e9}/\"}],\"b\":{\"z\":1,\"a\":null}}"));
+        let out =
+            top_level_sorted(br#"{"b":{"z":1,"a":null},"c":null,"a":[{"y":2,"x":"\u00e9/"}]}"#);
+        assert_eq!(
+            out.ok().as_deref(),
+            Some("{\"a\":[{\"y\":2,\"x\":\"\u{e9}/\"}],\"b\":{\"z\":1,\"a\":null}}")
+        );
         assert!(top_level_sorted(b"[1,2]").is_err());
     }
 
     #[test]
     fn deep_sort_sorts_every_object() {
         let out = deep_sorted(r#"{"b":{"z":1,"a":null},"a":[{"y":2,"x":1}]}"#);
-        assert_eq!(out.ok().as_deref(), Some(r#"{"a":[{"x":1,"y":2}],"b":{"a":null,"z":1}}"#));
+        assert_eq!(
+            out.ok().as_deref(),
+            Some(r#"{"a":[{"x":1,"y":2}],"b":{"a":null,"z":1}}"#)
+        );
     }
 }

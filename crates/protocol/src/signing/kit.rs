@@ -4,7 +4,9 @@
 //! verifier only refuses timestamps more than 60 s old; we also refuse ones more than the window in
 //! the future, since a far-future timestamp would otherwise stay replayable past the nonce cache.
 
-use super::primitives::{check_window, decode_hex_tag, hmac_sha256, hmac_verify, parse_timestamp, required, upper_hex};
+use super::primitives::{
+    check_window, decode_hex_tag, hmac_sha256, hmac_verify, parse_timestamp, required, upper_hex,
+};
 use super::{AccessKey, VerifyError, canonical_json, scheme_a};
 
 pub const HEADER_SIGN: &str = "x-sign";
@@ -31,7 +33,11 @@ pub struct KitPolicy {
 impl Default for KitPolicy {
     fn default() -> Self {
         Self {
-            variants: vec![KitVariant::Canonical, KitVariant::Raw, KitVariant::InnerHmac],
+            variants: vec![
+                KitVariant::Canonical,
+                KitVariant::Raw,
+                KitVariant::InnerHmac,
+            ],
             window_ms: super::scheme_a::WINDOW_MS,
         }
     }
@@ -49,7 +55,10 @@ pub fn sign_payload(key: &AccessKey, timestamp: &str, nonce: &str, payload: &str
 
 fn sign_bytes(key: &AccessKey, timestamp: &str, nonce: &str, payload: &[u8]) -> String {
     let key = key.expose().as_bytes();
-    upper_hex(&hmac_sha256(key, &[key, nonce.as_bytes(), timestamp.as_bytes(), payload]))
+    upper_hex(&hmac_sha256(
+        key,
+        &[key, nonce.as_bytes(), timestamp.as_bytes(), payload],
+    ))
 }
 
 /// Uppercase hex `x-sign` for `variant` of `body`.
@@ -63,7 +72,9 @@ pub fn sign(
     Ok(match variant {
         KitVariant::Canonical => sign_payload(key, timestamp, nonce, &canonical_payload(body)?),
         KitVariant::Raw => sign_bytes(key, timestamp, nonce, body),
-        KitVariant::InnerHmac => scheme_a::sign(key, timestamp, nonce, canonical_payload(body)?.as_bytes()),
+        KitVariant::InnerHmac => {
+            scheme_a::sign(key, timestamp, nonce, canonical_payload(body)?.as_bytes())
+        }
     })
 }
 
@@ -87,7 +98,13 @@ pub fn verify(
 
     let canonical = canonical_payload(body).ok();
     let key_bytes = key.expose().as_bytes();
-    let direct = |payload: &[u8]| hmac_verify(key_bytes, &[key_bytes, nonce.as_bytes(), timestamp.as_bytes(), payload], &tag);
+    let direct = |payload: &[u8]| {
+        hmac_verify(
+            key_bytes,
+            &[key_bytes, nonce.as_bytes(), timestamp.as_bytes(), payload],
+            &tag,
+        )
+    };
     let matches = |variant: KitVariant| match (variant, canonical.as_deref()) {
         (KitVariant::Raw, _) => direct(body),
         (KitVariant::Canonical, Some(payload)) => direct(payload.as_bytes()),
@@ -97,5 +114,63 @@ pub fn verify(
         }
         (_, None) => false,
     };
-    policy.variants.iter().copied().find(|&variant| matches(variant)).ok_or(VerifyError::BadSignature)
+    policy
+        .variants
+        .iter()
+        .copied()
+        .find(|&variant| matches(variant))
+        .ok_or(VerifyError::BadSignature)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: i64 = 1_700_000_000_000;
+
+    #[test]
+    fn headers_checked_before_window_and_window_both_ways() {
+        let key = AccessKey::new("k");
+        let policy = KitPolicy::default();
+        let run = |sign: Option<&str>, ts: Option<&str>, nonce: Option<&str>| {
+            verify(&key, sign, ts, nonce, b"{}", NOW, &policy)
+        };
+        assert_eq!(
+            run(None, Some("1"), Some("n")),
+            Err(VerifyError::MissingParameter(HEADER_SIGN))
+        );
+        assert_eq!(
+            run(Some("AA"), None, Some("n")),
+            Err(VerifyError::MissingParameter(HEADER_TIMESTAMP))
+        );
+        assert_eq!(
+            run(Some("AA"), Some("1"), Some("")),
+            Err(VerifyError::MissingParameter(HEADER_NONCE))
+        );
+        let future = (NOW + 60_001).to_string();
+        assert_eq!(
+            run(Some("AA"), Some(&future), Some("n")),
+            Err(VerifyError::TimestampInFuture { skew_ms: 60_001 })
+        );
+    }
+
+    #[test]
+    fn non_object_bodies_only_match_raw() {
+        let key = AccessKey::new("k");
+        let ts = NOW.to_string();
+        assert!(sign(&key, KitVariant::Canonical, &ts, "n", b"[1]").is_err());
+        let Ok(sig) = sign(&key, KitVariant::Raw, &ts, "n", b"[1]") else {
+            panic!("raw signing cannot fail")
+        };
+        let got = verify(
+            &key,
+            Some(&sig),
+            Some(&ts),
+            Some("n"),
+            b"[1]",
+            NOW,
+            &KitPolicy::default(),
+        );
+        assert_eq!(got, Ok(KitVariant::Raw));
+    }
 }

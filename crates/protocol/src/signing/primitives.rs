@@ -74,7 +74,10 @@ pub(crate) fn decode_base64_tag(text: &str) -> Result<Vec<u8>, VerifyError> {
 }
 
 /// A required parameter: absent and empty are the same failure, as the marketplace's checker treats them.
-pub(crate) fn required<'a>(value: Option<&'a str>, name: &'static str) -> Result<&'a str, VerifyError> {
+pub(crate) fn required<'a>(
+    value: Option<&'a str>,
+    name: &'static str,
+) -> Result<&'a str, VerifyError> {
     match value {
         Some(v) if !v.is_empty() => Ok(v),
         _ => Err(VerifyError::MissingParameter(name)),
@@ -87,20 +90,31 @@ pub(crate) fn parse_timestamp(text: &str) -> Result<i64, VerifyError> {
     if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
         return Err(VerifyError::MalformedTimestamp(text.to_owned()));
     }
-    text.parse().map_err(|_| VerifyError::MalformedTimestamp(text.to_owned()))
+    text.parse()
+        .map_err(|_| VerifyError::MalformedTimestamp(text.to_owned()))
 }
 
 /// Checks `|now − ts| ≤ window` (inclusive), everything in `unit_ms` milliseconds per unit. The
 /// error carries the full skew in milliseconds, which is what an operator needs to spot clock drift.
-pub(crate) fn check_window(ts: i64, now: i64, window: i64, unit_ms: i64) -> Result<(), VerifyError> {
+pub(crate) fn check_window(
+    ts: i64,
+    now: i64,
+    window: i64,
+    unit_ms: i64,
+) -> Result<(), VerifyError> {
     // i128 keeps arbitrary inputs from overflowing.
     let skew = i128::from(now) - i128::from(ts);
     let window = i128::from(window);
-    let to_ms = |units: i128| i64::try_from(units.saturating_mul(i128::from(unit_ms))).unwrap_or(i64::MAX);
+    let to_ms =
+        |units: i128| i64::try_from(units.saturating_mul(i128::from(unit_ms))).unwrap_or(i64::MAX);
     if skew > window {
-        Err(VerifyError::TimestampTooOld { skew_ms: to_ms(skew) })
+        Err(VerifyError::TimestampTooOld {
+            skew_ms: to_ms(skew),
+        })
     } else if -skew > window {
-        Err(VerifyError::TimestampInFuture { skew_ms: to_ms(-skew) })
+        Err(VerifyError::TimestampInFuture {
+            skew_ms: to_ms(-skew),
+        })
     } else {
         Ok(())
     }
@@ -119,7 +133,11 @@ mod tests {
             };
             reference.update(b"message");
             let expected: [u8; TAG_LEN] = reference.finalize().into_bytes().into();
-            assert_eq!(hmac_sha256(&key, &[b"mes", b"sage"]), expected, "key length {len}");
+            assert_eq!(
+                hmac_sha256(&key, &[b"mes", b"sage"]),
+                expected,
+                "key length {len}"
+            );
         }
     }
 
@@ -127,8 +145,14 @@ mod tests {
     fn window_is_inclusive_and_overflow_free() {
         assert!(check_window(0, 60_000, 60_000, 1).is_ok());
         assert!(check_window(60_000, 0, 60_000, 1).is_ok());
-        assert_eq!(check_window(0, 60_001, 60_000, 1), Err(VerifyError::TimestampTooOld { skew_ms: 60_001 }));
-        assert_eq!(check_window(60_001, 0, 60_000, 1), Err(VerifyError::TimestampInFuture { skew_ms: 60_001 }));
+        assert_eq!(
+            check_window(0, 60_001, 60_000, 1),
+            Err(VerifyError::TimestampTooOld { skew_ms: 60_001 })
+        );
+        assert_eq!(
+            check_window(60_001, 0, 60_000, 1),
+            Err(VerifyError::TimestampInFuture { skew_ms: 60_001 })
+        );
         assert!(check_window(i64::MAX, i64::MIN, 60_000, 1000).is_err());
     }
 
@@ -136,7 +160,13 @@ mod tests {
     fn timestamps_are_plain_digits() {
         assert_eq!(parse_timestamp("1680508066618"), Ok(1_680_508_066_618));
         for bad in ["", "+1", "-1", " 1", "1.0", "99999999999999999999"] {
-            assert!(matches!(parse_timestamp(bad), Err(VerifyError::MalformedTimestamp(_))), "{bad}");
+            assert!(
+                matches!(
+                    parse_timestamp(bad),
+                    Err(VerifyError::MalformedTimestamp(_))
+                ),
+                "{bad}"
+            );
         }
     }
 }

@@ -3,7 +3,10 @@
 //! `signature`, `timestamp` (epoch ms) and `nonce` travel as URL query parameters; the signature is
 //! `hex(HMAC(key, key + nonce + timestamp + lower_hex(HMAC(key, payload))))`.
 
-use super::primitives::{check_window, decode_hex_tag, hmac_sha256, hmac_verify, parse_timestamp, required, sha256, upper_hex};
+use super::primitives::{
+    check_window, decode_hex_tag, hmac_sha256, hmac_verify, parse_timestamp, required, sha256,
+    upper_hex,
+};
 use super::{AccessKey, VerifyError, canonical_json};
 
 /// The replay window the spec requires: |now − timestamp| ≤ 60 s.
@@ -31,7 +34,11 @@ pub struct VerifyPolicy {
 
 impl Default for VerifyPolicy {
     fn default() -> Self {
-        Self { inner: vec![InnerHash::Hmac], try_canonical: true, window_ms: WINDOW_MS }
+        Self {
+            inner: vec![InnerHash::Hmac],
+            try_canonical: true,
+            window_ms: WINDOW_MS,
+        }
     }
 }
 
@@ -57,15 +64,30 @@ pub fn sign(key: &AccessKey, timestamp: &str, nonce: &str, body: &[u8]) -> Strin
 }
 
 /// Uppercase hex signature with an explicit inner digest.
-pub fn sign_with(key: &AccessKey, inner: InnerHash, timestamp: &str, nonce: &str, body: &[u8]) -> String {
+pub fn sign_with(
+    key: &AccessKey,
+    inner: InnerHash,
+    timestamp: &str,
+    nonce: &str,
+    body: &[u8],
+) -> String {
     let key = key.expose().as_bytes();
     let payload_hex = payload_hex(key, inner, body);
-    upper_hex(&hmac_sha256(key, &canonical_parts(key, nonce, timestamp, &payload_hex)))
+    upper_hex(&hmac_sha256(
+        key,
+        &canonical_parts(key, nonce, timestamp, &payload_hex),
+    ))
 }
 
 /// The string the outer HMAC signs (for debugging and the `sign` CLI's verbose mode):
 /// `accessKey + nonce + timestamp + lower_hex(inner(body))`.
-pub fn canonical_request(key: &AccessKey, inner: InnerHash, timestamp: &str, nonce: &str, body: &[u8]) -> String {
+pub fn canonical_request(
+    key: &AccessKey,
+    inner: InnerHash,
+    timestamp: &str,
+    nonce: &str,
+    body: &[u8],
+) -> String {
     let payload_hex = payload_hex(key.expose().as_bytes(), inner, body);
     format!("{}{nonce}{timestamp}{payload_hex}", key.expose())
 }
@@ -83,8 +105,18 @@ fn payload_hex(key: &[u8], inner: InnerHash, body: &[u8]) -> String {
     }
 }
 
-fn canonical_parts<'a>(key: &'a [u8], nonce: &'a str, timestamp: &'a str, payload_hex: &'a str) -> [&'a [u8]; 4] {
-    [key, nonce.as_bytes(), timestamp.as_bytes(), payload_hex.as_bytes()]
+fn canonical_parts<'a>(
+    key: &'a [u8],
+    nonce: &'a str,
+    timestamp: &'a str,
+    payload_hex: &'a str,
+) -> [&'a [u8]; 4] {
+    [
+        key,
+        nonce.as_bytes(),
+        timestamp.as_bytes(),
+        payload_hex.as_bytes(),
+    ]
 }
 
 /// Checks presence, timestamp window, then signature. The nonce's freshness is the caller's job
@@ -108,16 +140,143 @@ pub fn verify(
     let key = key.expose().as_bytes();
     let matches = |inner: InnerHash, payload: &[u8]| {
         let payload_hex = payload_hex(key, inner, payload);
-        hmac_verify(key, &canonical_parts(key, nonce, timestamp, &payload_hex), &tag)
+        hmac_verify(
+            key,
+            &canonical_parts(key, nonce, timestamp, &payload_hex),
+            &tag,
+        )
     };
     if let Some(&inner) = policy.inner.iter().find(|&&inner| matches(inner, body)) {
-        return Ok(Matched { inner, canonical: false });
+        return Ok(Matched {
+            inner,
+            canonical: false,
+        });
     }
     if policy.try_canonical
         && let Ok(canonical) = canonical_body(body)
-        && let Some(&inner) = policy.inner.iter().find(|&&inner| matches(inner, canonical.as_bytes()))
+        && let Some(&inner) = policy
+            .inner
+            .iter()
+            .find(|&&inner| matches(inner, canonical.as_bytes()))
     {
-        return Ok(Matched { inner, canonical: true });
+        return Ok(Matched {
+            inner,
+            canonical: true,
+        });
     }
     Err(VerifyError::BadSignature)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: i64 = 1_700_000_000_000;
+
+    fn check(
+        signature: Option<&str>,
+        timestamp: Option<&str>,
+        nonce: Option<&str>,
+        body: &[u8],
+    ) -> Result<Matched, VerifyError> {
+        verify(
+            &AccessKey::new("k"),
+            SignatureParams {
+                signature,
+                timestamp,
+                nonce,
+            },
+            body,
+            NOW,
+            &VerifyPolicy::default(),
+        )
+    }
+
+    #[test]
+    fn checks_run_in_documented_order() {
+        assert_eq!(
+            check(None, Some("1"), Some("n"), b""),
+            Err(VerifyError::MissingParameter("signature"))
+        );
+        assert_eq!(
+            check(Some("AA"), Some(""), Some("n"), b""),
+            Err(VerifyError::MissingParameter("timestamp"))
+        );
+        assert_eq!(
+            check(Some("AA"), Some("1"), None, b""),
+            Err(VerifyError::MissingParameter("nonce"))
+        );
+        assert_eq!(
+            check(Some("AA"), Some("1e3"), Some("n"), b""),
+            Err(VerifyError::MalformedTimestamp("1e3".into()))
+        );
+        let ts = NOW.to_string();
+        for bad in ["ABC", "zz", "not hex at all"] {
+            assert!(matches!(
+                check(Some(bad), Some(&ts), Some("n"), b""),
+                Err(VerifyError::MalformedSignature(_))
+            ));
+        }
+        assert_eq!(
+            check(Some("ABCD"), Some(&ts), Some("n"), b""),
+            Err(VerifyError::BadSignature)
+        );
+    }
+
+    #[test]
+    fn window_bound_is_inclusive_both_ways() {
+        let key = AccessKey::new("k");
+        for (offset, expected_ok) in [
+            (60_000, true),
+            (-60_000, true),
+            (60_001, false),
+            (-60_001, false),
+        ] {
+            let ts = (NOW - offset).to_string();
+            let sig = sign(&key, &ts, "n", b"{}");
+            assert_eq!(
+                check(Some(&sig), Some(&ts), Some("n"), b"{}").is_ok(),
+                expected_ok,
+                "offset {offset}"
+            );
+        }
+        let old = (NOW - 60_001).to_string();
+        assert_eq!(
+            check(Some("AA"), Some(&old), Some("n"), b""),
+            Err(VerifyError::TimestampTooOld { skew_ms: 60_001 })
+        );
+        let future = (NOW + 60_001).to_string();
+        assert_eq!(
+            check(Some("AA"), Some(&future), Some("n"), b""),
+            Err(VerifyError::TimestampInFuture { skew_ms: 60_001 })
+        );
+    }
+
+    #[test]
+    fn canonical_form_is_tried_after_raw_and_only_when_allowed() {
+        let key = AccessKey::new("k");
+        let ts = NOW.to_string();
+        let received = br#"{"b":1,"a":null,"c":"\u5f20/"}"#;
+        let sig = sign(&key, &ts, "n", "{\"b\":1,\"c\":\"\u{5f20}/\"}".as_bytes());
+        assert_eq!(
+            check(Some(&sig), Some(&ts), Some("n"), received),
+            Ok(Matched {
+                inner: InnerHash::Hmac,
+                canonical: true
+            })
+        );
+        let strict = VerifyPolicy {
+            try_canonical: false,
+            ..VerifyPolicy::default()
+        };
+        let params = SignatureParams {
+            signature: Some(&sig),
+            timestamp: Some(&ts),
+            nonce: Some("n"),
+        };
+        assert_eq!(
+            verify(&key, params, received, NOW, &strict),
+            Err(VerifyError::BadSignature)
+        );
+    }
 }

@@ -9,12 +9,22 @@ pub const HEADER_TS: &str = "ts";
 pub const HEADER_NONCE: &str = "nonce";
 
 fn message_parts<'a>(ts: &'a str, nonce: &'a str, body: &'a str) -> [&'a [u8]; 6] {
-    [b"ts=", ts.as_bytes(), b"&nonce=", nonce.as_bytes(), b"&body=", body.as_bytes()]
+    [
+        b"ts=",
+        ts.as_bytes(),
+        b"&nonce=",
+        nonce.as_bytes(),
+        b"&body=",
+        body.as_bytes(),
+    ]
 }
 
 /// Signs `body` exactly as given (the caller sends the same bytes).
 pub fn sign(key: &AccessKey, ts: &str, nonce: &str, body: &str) -> String {
-    base64_std(&hmac_sha256(key.expose().as_bytes(), &message_parts(ts, nonce, body)))
+    base64_std(&hmac_sha256(
+        key.expose().as_bytes(),
+        &message_parts(ts, nonce, body),
+    ))
 }
 
 /// Checks the signature over the received body, then over its key-sorted re-serialisation.
@@ -22,7 +32,13 @@ pub fn sign(key: &AccessKey, ts: &str, nonce: &str, body: &str) -> String {
 /// The spec's "sorted naturally" is ambiguous about depth and the demo is truncated, so a sender
 /// that signed either the bytes it sent or the fully sorted form is accepted. No time window: the
 /// marketplace, not us, receives these in production; the simulator applies its own.
-pub fn verify(key: &AccessKey, signature: &str, ts: &str, nonce: &str, body: &str) -> Result<(), VerifyError> {
+pub fn verify(
+    key: &AccessKey,
+    signature: &str,
+    ts: &str,
+    nonce: &str,
+    body: &str,
+) -> Result<(), VerifyError> {
     let signature = required(Some(signature), HEADER_SIGNATURE)?;
     let ts = required(Some(ts), HEADER_TS)?;
     let nonce = required(Some(nonce), HEADER_NONCE)?;

@@ -5,7 +5,9 @@
 use base64::Engine as _;
 
 use super::VerifyError;
-use super::primitives::{base64_std, check_window, hmac_sha256, hmac_verify, parse_timestamp, required};
+use super::primitives::{
+    base64_std, check_window, hmac_sha256, hmac_verify, parse_timestamp, required,
+};
 
 pub const HEADER_ID: &str = "webhook-id";
 pub const HEADER_TIMESTAMP: &str = "webhook-timestamp";
@@ -69,12 +71,75 @@ pub fn verify(
     let parts = message_parts(msg_id, timestamp, body);
     let mut saw_v1 = false;
     for entry in signature_header.split_ascii_whitespace() {
-        let Some(b64) = entry.strip_prefix(VERSION_PREFIX) else { continue };
+        let Some(b64) = entry.strip_prefix(VERSION_PREFIX) else {
+            continue;
+        };
         saw_v1 = true;
-        let Ok(tag) = base64::engine::general_purpose::STANDARD.decode(b64) else { continue };
+        let Ok(tag) = base64::engine::general_purpose::STANDARD.decode(b64) else {
+            continue;
+        };
         if hmac_verify(&secret.0, &parts, &tag) {
             return Ok(());
         }
     }
-    Err(if saw_v1 { VerifyError::BadSignature } else { VerifyError::MalformedSignature("no v1 signature") })
+    Err(if saw_v1 {
+        VerifyError::BadSignature
+    } else {
+        VerifyError::MalformedSignature("no v1 signature")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_decode_only_valid_whsec_base64() {
+        assert_eq!(
+            WebhookSecret::parse("whsec_aGVsbG8="),
+            WebhookSecret(b"hello".to_vec())
+        );
+        assert_eq!(
+            WebhookSecret::parse("whsec_!!"),
+            WebhookSecret(b"whsec_!!".to_vec())
+        );
+        assert_eq!(
+            WebhookSecret::parse("plain"),
+            WebhookSecret(b"plain".to_vec())
+        );
+        assert_eq!(
+            format!("{:?}", WebhookSecret::parse("plain")),
+            "WebhookSecret([redacted])"
+        );
+    }
+
+    #[test]
+    fn tolerance_both_ways_and_version_handling() {
+        let secret = WebhookSecret::parse("s");
+        let sig = sign(&secret, "id", 1000, b"b");
+        assert_eq!(
+            verify(&secret, "id", "1000", &sig, b"b", 1000 + TOLERANCE_SECS),
+            Ok(())
+        );
+        assert_eq!(
+            verify(&secret, "id", "1000", &sig, b"b", 1000 - TOLERANCE_SECS),
+            Ok(())
+        );
+        assert_eq!(
+            verify(&secret, "id", "1000", &sig, b"b", 1301),
+            Err(VerifyError::TimestampTooOld { skew_ms: 301_000 })
+        );
+        assert_eq!(
+            verify(&secret, "id", "1000", &sig, b"b", 699),
+            Err(VerifyError::TimestampInFuture { skew_ms: 301_000 })
+        );
+        assert!(matches!(
+            verify(&secret, "id", "1000", "v2,abc", b"b", 1000),
+            Err(VerifyError::MalformedSignature(_))
+        ));
+        assert_eq!(
+            verify(&secret, "id", "1000", "v1,abc", b"b", 1000),
+            Err(VerifyError::BadSignature)
+        );
+    }
 }

@@ -1,0 +1,266 @@
+//! Configuration: built-in defaults, then an optional TOML file, then `KOOGATE_*` environment
+//! variables (highest priority). Every field's doc comment is the operator manual; `koogate
+//! default-config` prints them. Secrets are wrapped so `Debug` never shows them.
+
+mod secrets;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+pub use secrets::{GeneratedSecrets, Secret};
+
+/// How `queryInstance` returns `userName`/`password` (spec saas-v2 §4: the V2 table says plain
+/// text, its example carries `encryptType`; both are in use).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum CredentialEncryption {
+    /// AES-256-CBC, `encryptType` "1" (the V1 default).
+    #[default]
+    #[serde(rename = "1")]
+    Aes256,
+    /// AES-128-CBC, `encryptType` "2".
+    #[serde(rename = "2")]
+    Aes128,
+    /// Plain text, no `encryptType`.
+    None,
+}
+
+impl CredentialEncryption {
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "1" => Some(Self::Aes256),
+            "2" => Some(Self::Aes128),
+            "none" | "0" | "plain" => Some(Self::None),
+            _ => None,
+        }
+    }
+}
+
+/// The answer to `releaseInstance` for an instance koogate never had. The spec lists `000003`
+/// for it, yet KooGallery only needs the instance gone; both answers are accepted by the platform.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReleaseUnknown {
+    #[default]
+    NotFound,
+    Success,
+}
+
+/// Every setting, after layering. Built by [`Config::load`].
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on (`KOOGATE_LISTEN`).
+    pub listen: SocketAddr,
+    /// Directory for the SQLite database and generated secrets (`KOOGATE_DATA_DIR`).
+    pub data_dir: PathBuf,
+    /// `sqlite://...` or `postgres://...` (`KOOGATE_DATABASE_URL`); default SQLite in `data_dir`.
+    pub database_url: Option<Secret>,
+    /// The production-interface path registered in the seller center (`KOOGATE_PRODUCE_PATH`).
+    pub produce_path: String,
+    /// Access key bound to the basic interfaces (`KOOGATE_ACCESS_KEY`); generated when unset.
+    pub access_key: Option<Secret>,
+    /// Key bound to the license-code interfaces (`KOOGATE_LICENSE_ACCESS_KEY`); default: `access_key`.
+    pub license_access_key: Option<Secret>,
+    /// Key bound to the generic interfaces, i.e. `orderNotify` (`KOOGATE_NOTIFY_ACCESS_KEY`); default: `access_key`.
+    pub notify_access_key: Option<Secret>,
+    /// Open-API base URL (`KOOGATE_OPENAPI_URL`); unset means sandbox mode.
+    pub openapi_url: Option<String>,
+    /// Fallback open-API base URL tried when the first is unreachable (`KOOGATE_OPENAPI_FALLBACK_URL`).
+    pub openapi_fallback_url: Option<String>,
+    /// API Gateway access key id (`KOOGATE_AK`).
+    pub ak: Option<String>,
+    /// API Gateway secret key (`KOOGATE_SK`).
+    pub sk: Option<Secret>,
+    /// `1`, `2` or `none` (`KOOGATE_ENCRYPT_TYPE`).
+    pub encrypt_type: CredentialEncryption,
+    /// The vendor's webhook URL (`KOOGATE_HOOK_URL`); unset means the built-in provisioner.
+    pub hook_url: Option<String>,
+    /// Standard Webhooks signing secret (`KOOGATE_HOOK_SECRET`); generated when unset.
+    pub hook_secret: Option<Secret>,
+    /// Bearer token for the vendor REST API (`KOOGATE_API_TOKEN`); generated when unset.
+    pub api_token: Option<Secret>,
+    /// 64 hex characters; seals secrets at rest (`KOOGATE_MASTER_KEY`); generated when unset.
+    pub master_key: Option<Secret>,
+    /// Earlier master keys, still accepted for opening (`KOOGATE_PREVIOUS_MASTER_KEYS`, comma-separated).
+    pub previous_master_keys: Vec<Secret>,
+    /// See [`ReleaseUnknown`] (`KOOGATE_RELEASE_UNKNOWN`: `not-found` or `success`).
+    pub release_unknown: ReleaseUnknown,
+    /// Name of the usage array in `queryInstance` (`KOOGATE_USAGE_INFO_NAME`: `usageInfo` or `usageInfos`).
+    pub usage_info_name: String,
+    /// Also accept the plain-SHA-256 inner digest seen in third-party code (`KOOGATE_ACCEPT_SHA256_INNER`).
+    pub accept_sha256_inner: bool,
+    /// Answer to `changeInstanceCheck` when no hook decides (`KOOGATE_CHANGE_CHECK_DEFAULT`: true/false).
+    pub change_check_default: bool,
+    /// Largest accepted request body in bytes (`KOOGATE_BODY_LIMIT`).
+    pub body_limit: usize,
+    /// Built-in provisioner: buyer-facing URL template; `{instanceId}` is replaced (`KOOGATE_FRONTEND_URL_TEMPLATE`).
+    pub frontend_url_template: String,
+    /// Built-in provisioner: admin URL template (`KOOGATE_ADMIN_URL_TEMPLATE`).
+    pub admin_url_template: Option<String>,
+    /// PEM certificate chain for HTTPS (`KOOGATE_TLS_CERT`); with `tls_key`, koogate serves TLS itself.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for HTTPS (`KOOGATE_TLS_KEY`).
+    pub tls_key: Option<PathBuf>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("koogate-data"),
+            database_url: None,
+            produce_path: "/produce".to_owned(),
+            access_key: None,
+            license_access_key: None,
+            notify_access_key: None,
+            openapi_url: None,
+            openapi_fallback_url: None,
+            ak: None,
+            sk: None,
+            encrypt_type: CredentialEncryption::default(),
+            hook_url: None,
+            hook_secret: None,
+            api_token: None,
+            master_key: None,
+            previous_master_keys: Vec::new(),
+            release_unknown: ReleaseUnknown::default(),
+            usage_info_name: "usageInfo".to_owned(),
+            accept_sha256_inner: false,
+            change_check_default: true,
+            body_limit: 1024 * 1024,
+            frontend_url_template: "http://127.0.0.1:8080/app/{instanceId}".to_owned(),
+            admin_url_template: None,
+            tls_cert: None,
+            tls_key: None,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("invalid TOML in {path}: {message}")]
+    Toml { path: PathBuf, message: String },
+    #[error("environment variable {name}: {message}")]
+    Env { name: String, message: String },
+    #[error("{0}")]
+    Invalid(String),
+    #[error("cannot store generated secrets in {path}: {source}")]
+    Secrets { path: PathBuf, source: std::io::Error },
+}
+
+impl Config {
+    /// Defaults, then `file` (if given), then the environment `vars` (normally `std::env::vars()`).
+    pub fn load(file: Option<&Path>, vars: impl IntoIterator<Item = (String, String)>) -> Result<Self, ConfigError> {
+        let mut config = match file {
+            Some(path) => Self::from_file(path)?,
+            None => Self::default(),
+        };
+        for (name, value) in vars {
+            config.apply_env(&name, &value)?;
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
+        toml::from_str(&text).map_err(|e| ConfigError::Toml { path: path.into(), message: e.message().to_owned() })
+    }
+
+    fn apply_env(&mut self, name: &str, value: &str) -> Result<(), ConfigError> {
+        let Some(key) = name.strip_prefix("KOOGATE_") else {
+            return Ok(());
+        };
+        let bad = |message: &str| ConfigError::Env { name: name.to_owned(), message: message.to_owned() };
+        let secret = || Some(Secret::new(value));
+        let text = || Some(value.to_owned());
+        let flag = || parse_bool(value).ok_or_else(|| bad("expected true or false"));
+        match key {
+            "LISTEN" => self.listen = value.parse().map_err(|_| bad("expected host:port"))?,
+            "DATA_DIR" => self.data_dir = PathBuf::from(value),
+            "DATABASE_URL" => self.database_url = secret(),
+            "PRODUCE_PATH" => self.produce_path = value.to_owned(),
+            "ACCESS_KEY" => self.access_key = secret(),
+            "LICENSE_ACCESS_KEY" => self.license_access_key = secret(),
+            "NOTIFY_ACCESS_KEY" => self.notify_access_key = secret(),
+            "OPENAPI_URL" => self.openapi_url = text(),
+            "OPENAPI_FALLBACK_URL" => self.openapi_fallback_url = text(),
+            "AK" => self.ak = text(),
+            "SK" => self.sk = secret(),
+            "ENCRYPT_TYPE" => {
+                self.encrypt_type = CredentialEncryption::parse(value).ok_or_else(|| bad("expected 1, 2 or none"))?;
+            }
+            "HOOK_URL" => self.hook_url = text(),
+            "HOOK_SECRET" => self.hook_secret = secret(),
+            "API_TOKEN" => self.api_token = secret(),
+            "MASTER_KEY" => self.master_key = secret(),
+            "PREVIOUS_MASTER_KEYS" => {
+                self.previous_master_keys = value.split(',').filter(|k| !k.trim().is_empty()).map(Secret::new).collect();
+            }
+            "RELEASE_UNKNOWN" => {
+                self.release_unknown = match value {
+                    "not-found" | "000003" => ReleaseUnknown::NotFound,
+                    "success" | "000000" => ReleaseUnknown::Success,
+                    _ => return Err(bad("expected not-found or success")),
+                };
+            }
+            "USAGE_INFO_NAME" => self.usage_info_name = value.to_owned(),
+            "ACCEPT_SHA256_INNER" => self.accept_sha256_inner = flag()?,
+            "CHANGE_CHECK_DEFAULT" => self.change_check_default = flag()?,
+            "BODY_LIMIT" => self.body_limit = value.parse().map_err(|_| bad("expected a number of bytes"))?,
+            "FRONTEND_URL_TEMPLATE" => self.frontend_url_template = value.to_owned(),
+            "ADMIN_URL_TEMPLATE" => self.admin_url_template = text(),
+            "TLS_CERT" => self.tls_cert = Some(PathBuf::from(value)),
+            "TLS_KEY" => self.tls_key = Some(PathBuf::from(value)),
+            // Variables read by other subcommands or by tests, not by the server.
+            "CONFIG" | "LOG" | "LOG_FORMAT" | "TEST_DATABASE_URL" | "SIGN_KEY" => {}
+            _ => tracing::warn!(variable = name, "ignoring unknown KOOGATE_ variable"),
+        }
+        Ok(())
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if !self.produce_path.starts_with('/') {
+            return Err(ConfigError::Invalid("produce_path must start with '/'".into()));
+        }
+        if !matches!(self.usage_info_name.as_str(), "usageInfo" | "usageInfos") {
+            return Err(ConfigError::Invalid("usage_info_name must be usageInfo or usageInfos".into()));
+        }
+        if self.tls_cert.is_some() != self.tls_key.is_some() {
+            return Err(ConfigError::Invalid("tls_cert and tls_key must be set together".into()));
+        }
+        if self.openapi_url.is_some() && (self.ak.is_none() || self.sk.is_none()) {
+            return Err(ConfigError::Invalid("openapi_url needs ak and sk (KOOGATE_AK, KOOGATE_SK)".into()));
+        }
+        Ok(())
+    }
+
+    /// Sandbox mode: no real open-API credentials, so order queries go to the embedded sandbox.
+    pub fn sandbox(&self) -> bool {
+        self.openapi_url.is_none()
+    }
+
+    /// The database URL, defaulting to a SQLite file in the data directory.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.expose().to_owned(),
+            None => format!("sqlite://{}", self.data_dir.join("koogate.db").display()),
+        }
+    }
+}
+
+fn parse_bool(value: &str) -> Option<bool> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Some(true),
+        "0" | "false" | "no" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests;

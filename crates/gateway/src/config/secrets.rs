@@ -1,0 +1,123 @@
+//! Secret values in configuration, and the secrets koogate generates on first start so that a
+//! zero-configuration `koogate serve` is secure by default and stable across restarts.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::{Config, ConfigError};
+use crate::secret_box::SecretBox;
+
+/// A configured secret: `Debug` and `Display` never show it.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The secret itself. Never log the result.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// Secrets created by koogate itself, kept in `{data_dir}/secrets.toml` (mode 0600).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct GeneratedSecrets {
+    pub access_key: String,
+    pub api_token: String,
+    pub master_key: String,
+    pub hook_secret: String,
+    /// Sandbox open-API credentials (used only in sandbox mode).
+    pub sandbox_ak: String,
+    pub sandbox_sk: String,
+}
+
+impl GeneratedSecrets {
+    pub fn path(data_dir: &Path) -> PathBuf {
+        data_dir.join("secrets.toml")
+    }
+
+    /// Reads the file, or creates it with fresh random values. Returns whether it was created.
+    pub fn load_or_create(data_dir: &Path) -> Result<(Self, bool), ConfigError> {
+        let path = Self::path(data_dir);
+        let err = |source| ConfigError::Secrets { path: path.clone(), source };
+        match std::fs::read_to_string(&path) {
+            Ok(text) => {
+                let secrets = toml::from_str(&text)
+                    .map_err(|e| ConfigError::Toml { path: path.clone(), message: e.message().to_owned() })?;
+                Ok((secrets, false))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                std::fs::create_dir_all(data_dir).map_err(err)?;
+                let secrets = Self::generate();
+                let text = toml::to_string(&secrets).map_err(|e| err(std::io::Error::other(e.to_string())))?;
+                write_private(&path, &text).map_err(err)?;
+                Ok((secrets, true))
+            }
+            Err(e) => Err(err(e)),
+        }
+    }
+
+    fn generate() -> Self {
+        Self {
+            access_key: random_token(32),
+            api_token: random_token(40),
+            master_key: SecretBox::generate_key(),
+            hook_secret: format!("whsec_{}", random_base64(24)),
+            sandbox_ak: format!("SANDBOX{}", random_token(13).to_ascii_uppercase()),
+            sandbox_sk: random_token(40),
+        }
+    }
+
+    /// Fills every unset secret in `config` from these values.
+    pub fn fill(&self, config: &mut Config) {
+        let fill = |slot: &mut Option<Secret>, value: &str| {
+            if slot.is_none() {
+                *slot = Some(Secret::new(value));
+            }
+        };
+        fill(&mut config.access_key, &self.access_key);
+        fill(&mut config.api_token, &self.api_token);
+        fill(&mut config.master_key, &self.master_key);
+        fill(&mut config.hook_secret, &self.hook_secret);
+    }
+}
+
+fn random_token(len: usize) -> String {
+    use rand::RngExt;
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    let mut rng = rand::rng();
+    (0..len).map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())])).collect()
+}
+
+fn random_base64(bytes: usize) -> String {
+    use base64::Engine;
+    use rand::Rng;
+    let mut buf = vec![0u8; bytes];
+    rand::rng().fill_bytes(&mut buf);
+    base64::engine::general_purpose::STANDARD.encode(buf)
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    file.write_all(text.as_bytes())?;
+    file.sync_all()
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    std::fs::write(path, text)
+}

@@ -1,0 +1,94 @@
+//! The instance lifecycle behind the production interface: one module per activity, each a
+//! short function from a parsed request to the bytes of the answer. Handlers in `http/` only
+//! extract and call; every rule about idempotency and state lives here.
+//!
+//! The recipe every state-changing activity follows:
+//! 1. replay: if this call's idempotency key already has a stored answer, return it byte for byte;
+//! 2. read what is needed (the instance, the order from KooGallery);
+//! 3. decide (pure, `lifecycle`) and build the answer;
+//! 4. [`Store::commit`] the state change, the answer and the webhook events together; if another
+//!    replica or a concurrent resend won the race, return what it stored instead.
+
+pub mod app_info;
+pub mod events;
+pub mod lifecycle;
+pub mod orders;
+pub mod replies;
+
+use std::sync::Arc;
+
+use koogate_protocol::AccessKey;
+use koogate_protocol::signing::scheme_a;
+use tokio::sync::Notify;
+
+use crate::clock::SharedClock;
+use crate::config::{CredentialEncryption, ReleaseUnknown};
+use crate::secret_box::SecretBox;
+use crate::store::Store;
+
+pub use app_info::{AppInfo, BuiltinProvisioner};
+pub use orders::{FetchedOrder, OrderError, OrderSource};
+
+/// Which seller-center key category an activity belongs to (spec saas-v2 §2.1: one key per
+/// category, never shared between categories).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyCategory {
+    /// 基础接口: the instance activities and `getLicenseAsync`.
+    Basic,
+    /// License授权码交付接口: the license-code activities.
+    LicenseCode,
+    /// 通用接口: `orderNotify`.
+    Notify,
+}
+
+impl KeyCategory {
+    /// Unknown or missing activities use the basic key, so their answer is still signed.
+    pub fn of_activity(activity: Option<&str>) -> Self {
+        match activity {
+            Some("refreshLicenseCode" | "updateLicenseCodeStatus" | "releaseLicenseCode") => Self::LicenseCode,
+            Some("orderNotify") => Self::Notify,
+            _ => Self::Basic,
+        }
+    }
+}
+
+/// Settings the domain needs, resolved from [`crate::config::Config`] at start-up.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub basic_key: AccessKey,
+    pub license_key: AccessKey,
+    pub notify_key: AccessKey,
+    pub verify_policy: scheme_a::VerifyPolicy,
+    pub encryption: CredentialEncryption,
+    pub release_unknown: ReleaseUnknown,
+    /// `usageInfo` (default) or `usageInfos`.
+    pub usage_info_name: String,
+    pub change_check_default: bool,
+    /// True when order queries go to the embedded sandbox instead of KooGallery.
+    pub sandbox: bool,
+    /// True when a vendor hook provisions instances; false means the built-in provisioner.
+    pub hook_configured: bool,
+}
+
+impl Settings {
+    pub fn key_for(&self, category: KeyCategory) -> &AccessKey {
+        match category {
+            KeyCategory::Basic => &self.basic_key,
+            KeyCategory::LicenseCode => &self.license_key,
+            KeyCategory::Notify => &self.notify_key,
+        }
+    }
+}
+
+/// Everything a production-interface call needs, shared by all requests.
+#[derive(Debug, Clone)]
+pub struct Gateway {
+    pub store: Arc<dyn Store>,
+    pub clock: SharedClock,
+    pub settings: Arc<Settings>,
+    pub secret_box: SecretBox,
+    pub provisioner: BuiltinProvisioner,
+    pub orders: Arc<dyn OrderSource>,
+    /// Wakes the outbox worker when a commit enqueued events.
+    pub outbox_wakeup: Arc<Notify>,
+}

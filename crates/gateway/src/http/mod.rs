@@ -1,0 +1,35 @@
+//! HTTP surface: the production interface KooGallery calls, the vendor REST API, and operations
+//! endpoints. `router(state)` builds everything so tests can drive it without a socket.
+
+pub mod extract;
+pub mod ops;
+pub mod produce;
+pub mod reply;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use metrics_exporter_prometheus::PrometheusHandle;
+
+use crate::domain::Gateway;
+
+/// Shared by every handler.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub gateway: Arc<Gateway>,
+    /// Renders `/metrics`; `None` when another recorder is installed (tests).
+    pub metrics: Option<PrometheusHandle>,
+}
+
+/// All routes. `produce_path` is the production-interface path registered with KooGallery.
+pub fn router(state: AppState, produce_path: &str, body_limit: usize) -> Router {
+    Router::new()
+        .route(produce_path, post(produce::handle))
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .with_state(state)
+}

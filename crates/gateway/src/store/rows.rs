@@ -1,0 +1,201 @@
+//! Row shapes shared by both backends and their conversion to the models.
+//!
+//! Both schemas use the same column names and store every time as epoch milliseconds, so one
+//! `FromRow` struct per table decodes either backend. Conversion is fallible: a row that does not
+//! make a valid model (unknown status text, out-of-range time) is [`StoreError::Corrupt`], never a
+//! panic.
+
+use chrono::{DateTime, Utc};
+
+use super::{
+    Instance, InstanceStatus, OrderRecord, OutboxEvent, StoreError, StoreResult, StoredResponse,
+};
+
+/// Epoch milliseconds as stored. Sub-millisecond precision is dropped on the way in.
+pub(super) fn to_ms(time: DateTime<Utc>) -> i64 {
+    time.timestamp_millis()
+}
+
+pub(super) fn from_ms(ms: i64, column: &str) -> StoreResult<DateTime<Utc>> {
+    DateTime::from_timestamp_millis(ms)
+        .ok_or_else(|| StoreError::Corrupt(format!("{column} = {ms} is not a valid time")))
+}
+
+fn from_opt_ms(ms: Option<i64>, column: &str) -> StoreResult<Option<DateTime<Utc>>> {
+    ms.map(|ms| from_ms(ms, column)).transpose()
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub(super) struct InstanceRow {
+    instance_id: String,
+    idem_key: String,
+    order_id: String,
+    order_line_id: String,
+    product_id: Option<String>,
+    sku_code: Option<String>,
+    charging_mode: String,
+    status: String,
+    trial: bool,
+    expire_time_ms: Option<i64>,
+    app_info_sealed: Option<Vec<u8>>,
+    test_flag: bool,
+    version: i64,
+    created_at_ms: i64,
+    updated_at_ms: i64,
+}
+
+impl TryFrom<InstanceRow> for Instance {
+    type Error = StoreError;
+
+    fn try_from(row: InstanceRow) -> StoreResult<Self> {
+        let status = InstanceStatus::parse(&row.status).ok_or_else(|| {
+            StoreError::Corrupt(format!(
+                "instance {}: unknown status {:?}",
+                row.instance_id, row.status
+            ))
+        })?;
+        Ok(Self {
+            status,
+            trial: row.trial,
+            expire_time: from_opt_ms(row.expire_time_ms, "instances.expire_time_ms")?,
+            app_info_sealed: row.app_info_sealed,
+            test_flag: row.test_flag,
+            version: row.version,
+            created_at: from_ms(row.created_at_ms, "instances.created_at_ms")?,
+            updated_at: from_ms(row.updated_at_ms, "instances.updated_at_ms")?,
+            instance_id: row.instance_id,
+            idem_key: row.idem_key,
+            order_id: row.order_id,
+            order_line_id: row.order_line_id,
+            product_id: row.product_id,
+            sku_code: row.sku_code,
+            charging_mode: row.charging_mode,
+        })
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub(super) struct OrderRow {
+    order_id: String,
+    order_line_id: String,
+    order_type: String,
+    raw: String,
+    fetched_at_ms: i64,
+}
+
+impl TryFrom<OrderRow> for OrderRecord {
+    type Error = StoreError;
+
+    fn try_from(row: OrderRow) -> StoreResult<Self> {
+        Ok(Self {
+            fetched_at: from_ms(row.fetched_at_ms, "orders.fetched_at_ms")?,
+            order_id: row.order_id,
+            order_line_id: row.order_line_id,
+            order_type: row.order_type,
+            raw: row.raw,
+        })
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub(super) struct ResponseRow {
+    key: String,
+    body: Vec<u8>,
+    created_at_ms: i64,
+}
+
+impl TryFrom<ResponseRow> for StoredResponse {
+    type Error = StoreError;
+
+    fn try_from(row: ResponseRow) -> StoreResult<Self> {
+        Ok(Self {
+            created_at: from_ms(row.created_at_ms, "responses.created_at_ms")?,
+            key: row.key,
+            body: row.body,
+        })
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub(super) struct EventRow {
+    id: i64,
+    event_id: String,
+    event_type: String,
+    ordering_key: String,
+    payload: String,
+    attempts: i32,
+    created_at_ms: i64,
+    next_attempt_at_ms: i64,
+    delivered_at_ms: Option<i64>,
+    dead: bool,
+    last_error: Option<String>,
+}
+
+impl TryFrom<EventRow> for OutboxEvent {
+    type Error = StoreError;
+
+    fn try_from(row: EventRow) -> StoreResult<Self> {
+        Ok(Self {
+            created_at: from_ms(row.created_at_ms, "outbox.created_at_ms")?,
+            next_attempt_at: from_ms(row.next_attempt_at_ms, "outbox.next_attempt_at_ms")?,
+            delivered_at: from_opt_ms(row.delivered_at_ms, "outbox.delivered_at_ms")?,
+            id: row.id,
+            event_id: row.event_id,
+            event_type: row.event_type,
+            ordering_key: row.ordering_key,
+            payload: row.payload,
+            attempts: row.attempts,
+            dead: row.dead,
+            last_error: row.last_error,
+        })
+    }
+}
+
+/// Converts a batch of rows, failing on the first corrupt one.
+pub(super) fn convert_all<R, T>(rows: Vec<R>) -> StoreResult<Vec<T>>
+where
+    T: TryFrom<R, Error = StoreError>,
+{
+    rows.into_iter().map(T::try_from).collect()
+}
+
+/// Age in whole seconds of the oldest pending event, 0 when there is none (or clocks disagree).
+pub(super) fn age_secs(oldest_created_ms: Option<i64>, now: DateTime<Utc>) -> i64 {
+    oldest_created_ms.map_or(0, |created| {
+        (to_ms(now).saturating_sub(created) / 1000).max(0)
+    })
+}
+
+/// Negative limits and offsets mean "none" rather than SQLite's "unlimited" or a PostgreSQL error.
+pub(super) fn non_negative(n: i64) -> i64 {
+    n.max(0)
+}
+
+/// A uniqueness violation becomes [`StoreError::Conflict`] naming `what`; anything else stays a
+/// database error.
+pub(super) fn unique_conflict(err: sqlx::Error, what: &str) -> StoreError {
+    match &err {
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            StoreError::Conflict(format!("{what}: {}", db.message()))
+        }
+        _ => StoreError::Database(err),
+    }
+}
+
+/// Column list of [`InstanceRow`], for `concat!` into SQL text.
+macro_rules! instance_columns {
+    () => {
+        "instance_id, idem_key, order_id, order_line_id, product_id, sku_code, charging_mode, status, \
+         trial, expire_time_ms, app_info_sealed, test_flag, version, created_at_ms, updated_at_ms"
+    };
+}
+pub(super) use instance_columns;
+
+/// Column list of [`EventRow`] except `attempts`, which claim reports as the pre-claim count.
+macro_rules! event_columns {
+    () => {
+        "id, event_id, event_type, ordering_key, payload, created_at_ms, next_attempt_at_ms, \
+         delivered_at_ms, dead, last_error"
+    };
+}
+pub(super) use event_columns;

@@ -1,0 +1,169 @@
+//! KooGallery's open API (`mkt.myhuaweicloud.com/api/mkp-openapi-public/...`) as the vendor sees
+//! it, behind a simulated Huawei API Gateway.
+//!
+//! - `GET  /api/mkp-openapi-public/global/v1/order/query?orderId=&orderLineId=` answers from the
+//!   [`OrderBook`] (spec saas-v2 §7.1).
+//! - `POST /api/mkp-openapi-public/global/v1/market-event/{event_id}/file` takes a license string
+//!   or file as `multipart/form-data` (spec license-kit §3.3) and records it for tests.
+//!
+//! Every routed request first passes APIG `SDK-HMAC-SHA256` verification (license-kit §6.1) over
+//! the exact bytes received, with the 15-minute date window measured on an injected [`Now`]; a
+//! failure answers as the gateway does, HTTP 401 `APIGW.0301`. Unknown paths (and known paths
+//! with the wrong method, which APIG also treats as "no such API") answer HTTP 404 `APIGW.0101`
+//! before any authentication. Every request lands in an exchange log that tests can read.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+
+use axum::Router;
+use axum::handler::Handler;
+use axum::middleware::from_fn_with_state;
+use axum::routing::{get, post};
+use koogate_protocol::AccessKey;
+
+use crate::orders::OrderBook;
+
+mod apig_auth;
+mod multipart;
+mod order_query;
+mod record;
+mod server;
+mod upload;
+
+pub use record::{Exchange, Upload, UploadContent, Verdict};
+pub use server::{OpenApiConfig, OpenApiHandle, OpenApiServer, start};
+
+/// The order query route.
+pub const ORDER_QUERY_PATH: &str = "/api/mkp-openapi-public/global/v1/order/query";
+/// The license string/file upload route (axum pattern).
+pub const MARKET_EVENT_FILE_PATH: &str =
+    "/api/mkp-openapi-public/global/v1/market-event/{event_id}/file";
+
+/// The simulator's idea of "now", in Unix seconds. The simulator does not depend on the gateway
+/// crate and its `Clock`; a closure is all the date check needs, and scenarios on a simulated
+/// clock pass their own.
+#[derive(Clone)]
+pub struct Now(Arc<dyn Fn() -> i64 + Send + Sync>);
+
+impl Now {
+    /// The wall clock.
+    pub fn system() -> Self {
+        #[allow(clippy::disallowed_methods)] // the simulator's one sanctioned wall-clock read
+        Self::from_fn(|| chrono::Utc::now().timestamp())
+    }
+
+    /// Always `unix_secs`.
+    pub fn fixed(unix_secs: i64) -> Self {
+        Self::from_fn(move || unix_secs)
+    }
+
+    pub fn from_fn(now: impl Fn() -> i64 + Send + Sync + 'static) -> Self {
+        Self(Arc::new(now))
+    }
+
+    pub fn unix_secs(&self) -> i64 {
+        (self.0)()
+    }
+}
+
+impl std::fmt::Debug for Now {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Now(..)")
+    }
+}
+
+/// Everything the open-API routes share. Clones share the same keys, orders and logs.
+#[derive(Debug, Clone)]
+pub struct OpenApiState {
+    keys: Arc<RwLock<HashMap<String, AccessKey>>>,
+    now: Now,
+    orders: OrderBook,
+    uploads: Arc<Mutex<Vec<Upload>>>,
+    exchanges: Arc<Mutex<Vec<Exchange>>>,
+}
+
+impl OpenApiState {
+    /// A state with no access keys yet (every request is refused until [`Self::add_key`]).
+    pub fn new(orders: OrderBook, now: Now) -> Self {
+        Self {
+            keys: Arc::default(),
+            now,
+            orders,
+            uploads: Arc::default(),
+            exchanges: Arc::default(),
+        }
+    }
+
+    /// Accepts requests signed with this AK/SK pair (replacing an earlier SK for the same AK).
+    pub fn add_key(&self, ak: &str, sk: AccessKey) {
+        self.keys
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert(ak.to_owned(), sk);
+    }
+
+    /// Stops accepting an AK; `true` if it was known.
+    pub fn remove_key(&self, ak: &str) -> bool {
+        self.keys
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .remove(ak)
+            .is_some()
+    }
+
+    pub fn orders(&self) -> &OrderBook {
+        &self.orders
+    }
+
+    /// Every accepted upload, oldest first.
+    pub fn uploads(&self) -> Vec<Upload> {
+        lock(&self.uploads).clone()
+    }
+
+    /// Every request seen, oldest first.
+    pub fn exchanges(&self) -> Vec<Exchange> {
+        lock(&self.exchanges).clone()
+    }
+
+    fn secret_for(&self, ak: &str) -> Option<AccessKey> {
+        self.keys
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(ak)
+            .cloned()
+    }
+
+    fn record_upload(&self, upload: Upload) {
+        lock(&self.uploads).push(upload);
+    }
+
+    fn record_exchange(&self, exchange: Exchange) {
+        lock(&self.exchanges).push(exchange);
+    }
+}
+
+/// Log vectors are only ever pushed to or cloned, so a poisoned lock holds consistent data.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The open-API routes with APIG verification and the exchange log.
+///
+/// Verification wraps each handler rather than the routes, so that routing (including "right
+/// path, wrong method") is decided first and answers 404 without looking at the signature, in the
+/// order API Gateway works.
+pub fn router(state: OpenApiState) -> Router {
+    let auth = from_fn_with_state(state.clone(), apig_auth::verify);
+    Router::new()
+        .route(
+            ORDER_QUERY_PATH,
+            get(order_query::handle.layer(auth.clone())).fallback(apig_auth::not_found),
+        )
+        .route(
+            MARKET_EVENT_FILE_PATH,
+            post(upload::handle.layer(auth)).fallback(apig_auth::not_found),
+        )
+        .fallback(apig_auth::not_found)
+        .layer(from_fn_with_state(state.clone(), record::log_exchange))
+        .with_state(state)
+}
