@@ -142,7 +142,10 @@ impl Default for Config {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("invalid TOML in {path}: {message}")]
     Toml { path: PathBuf, message: String },
     #[error("environment variable {name}: {message}")]
@@ -150,12 +153,18 @@ pub enum ConfigError {
     #[error("{0}")]
     Invalid(String),
     #[error("cannot store generated secrets in {path}: {source}")]
-    Secrets { path: PathBuf, source: std::io::Error },
+    Secrets {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 impl Config {
     /// Defaults, then `file` (if given), then the environment `vars` (normally `std::env::vars()`).
-    pub fn load(file: Option<&Path>, vars: impl IntoIterator<Item = (String, String)>) -> Result<Self, ConfigError> {
+    pub fn load(
+        file: Option<&Path>,
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
         let mut config = match file {
             Some(path) => Self::from_file(path)?,
             None => Self::default(),
@@ -168,15 +177,24 @@ impl Config {
     }
 
     fn from_file(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
-        toml::from_str(&text).map_err(|e| ConfigError::Toml { path: path.into(), message: e.message().to_owned() })
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.into(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|e| ConfigError::Toml {
+            path: path.into(),
+            message: e.message().to_owned(),
+        })
     }
 
     fn apply_env(&mut self, name: &str, value: &str) -> Result<(), ConfigError> {
         let Some(key) = name.strip_prefix("KOOGATE_") else {
             return Ok(());
         };
-        let bad = |message: &str| ConfigError::Env { name: name.to_owned(), message: message.to_owned() };
+        let bad = |message: &str| ConfigError::Env {
+            name: name.to_owned(),
+            message: message.to_owned(),
+        };
         let secret = || Some(Secret::new(value));
         let text = || Some(value.to_owned());
         let flag = || parse_bool(value).ok_or_else(|| bad("expected true or false"));
@@ -193,14 +211,19 @@ impl Config {
             "AK" => self.ak = text(),
             "SK" => self.sk = secret(),
             "ENCRYPT_TYPE" => {
-                self.encrypt_type = CredentialEncryption::parse(value).ok_or_else(|| bad("expected 1, 2 or none"))?;
+                self.encrypt_type = CredentialEncryption::parse(value)
+                    .ok_or_else(|| bad("expected 1, 2 or none"))?;
             }
             "HOOK_URL" => self.hook_url = text(),
             "HOOK_SECRET" => self.hook_secret = secret(),
             "API_TOKEN" => self.api_token = secret(),
             "MASTER_KEY" => self.master_key = secret(),
             "PREVIOUS_MASTER_KEYS" => {
-                self.previous_master_keys = value.split(',').filter(|k| !k.trim().is_empty()).map(Secret::new).collect();
+                self.previous_master_keys = value
+                    .split(',')
+                    .filter(|k| !k.trim().is_empty())
+                    .map(Secret::new)
+                    .collect();
             }
             "RELEASE_UNKNOWN" => {
                 self.release_unknown = match value {
@@ -212,7 +235,11 @@ impl Config {
             "USAGE_INFO_NAME" => self.usage_info_name = value.to_owned(),
             "ACCEPT_SHA256_INNER" => self.accept_sha256_inner = flag()?,
             "CHANGE_CHECK_DEFAULT" => self.change_check_default = flag()?,
-            "BODY_LIMIT" => self.body_limit = value.parse().map_err(|_| bad("expected a number of bytes"))?,
+            "BODY_LIMIT" => {
+                self.body_limit = value
+                    .parse()
+                    .map_err(|_| bad("expected a number of bytes"))?
+            }
             "FRONTEND_URL_TEMPLATE" => self.frontend_url_template = value.to_owned(),
             "ADMIN_URL_TEMPLATE" => self.admin_url_template = text(),
             "TLS_CERT" => self.tls_cert = Some(PathBuf::from(value)),
@@ -226,16 +253,24 @@ impl Config {
 
     fn validate(&self) -> Result<(), ConfigError> {
         if !self.produce_path.starts_with('/') {
-            return Err(ConfigError::Invalid("produce_path must start with '/'".into()));
+            return Err(ConfigError::Invalid(
+                "produce_path must start with '/'".into(),
+            ));
         }
         if !matches!(self.usage_info_name.as_str(), "usageInfo" | "usageInfos") {
-            return Err(ConfigError::Invalid("usage_info_name must be usageInfo or usageInfos".into()));
+            return Err(ConfigError::Invalid(
+                "usage_info_name must be usageInfo or usageInfos".into(),
+            ));
         }
         if self.tls_cert.is_some() != self.tls_key.is_some() {
-            return Err(ConfigError::Invalid("tls_cert and tls_key must be set together".into()));
+            return Err(ConfigError::Invalid(
+                "tls_cert and tls_key must be set together".into(),
+            ));
         }
         if self.openapi_url.is_some() && (self.ak.is_none() || self.sk.is_none()) {
-            return Err(ConfigError::Invalid("openapi_url needs ak and sk (KOOGATE_AK, KOOGATE_SK)".into()));
+            return Err(ConfigError::Invalid(
+                "openapi_url needs ak and sk (KOOGATE_AK, KOOGATE_SK)".into(),
+            ));
         }
         Ok(())
     }

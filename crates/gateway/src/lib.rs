@@ -1,7 +1,11 @@
 #![doc = include_str!("../README.md")]
 
+pub mod app;
 pub mod clock;
 pub mod config;
+pub mod domain;
+pub mod http;
+pub mod openapi;
 pub mod outbox;
 pub mod secret_box;
 pub mod store;

@@ -64,7 +64,10 @@ impl SecretBox {
 
     /// The id of the sealing key, as hex (shown by `doctor` and `/readyz`).
     pub fn current_key_id(&self) -> String {
-        self.keys.first().map(|k| hex::encode(k.id)).unwrap_or_default()
+        self.keys
+            .first()
+            .map(|k| hex::encode(k.id))
+            .unwrap_or_default()
     }
 
     pub fn seal(&self, plaintext: &[u8]) -> Vec<u8> {
@@ -74,7 +77,10 @@ impl SecretBox {
         let mut nonce = [0u8; NONCE_LEN];
         rand::rng().fill_bytes(&mut nonce);
         // Encryption with a valid key and nonce cannot fail for inputs below GCM's 64 GiB limit.
-        let ciphertext = key.cipher.encrypt(&Nonce::from(nonce), plaintext).unwrap_or_default();
+        let ciphertext = key
+            .cipher
+            .encrypt(&Nonce::from(nonce), plaintext)
+            .unwrap_or_default();
         let mut out = Vec::with_capacity(ID_LEN + NONCE_LEN + ciphertext.len());
         out.extend_from_slice(&key.id);
         out.extend_from_slice(&nonce);
@@ -101,14 +107,19 @@ impl SecretBox {
 
     /// True when `sealed` was sealed with an older key and should be re-sealed.
     pub fn needs_reseal(&self, sealed: &[u8]) -> bool {
-        self.keys.first().is_some_and(|k| !sealed.starts_with(&k.id))
+        self.keys
+            .first()
+            .is_some_and(|k| !sealed.starts_with(&k.id))
     }
 }
 
 fn parse_key(text: &str) -> Result<MasterKey, SecretBoxError> {
     let bytes = hex::decode(text.trim()).map_err(|_| SecretBoxError::InvalidKey)?;
     let bytes: [u8; 32] = bytes.try_into().map_err(|_| SecretBoxError::InvalidKey)?;
-    let digest = Sha256::new().chain_update(b"koogate-master-key-id:").chain_update(bytes).finalize();
+    let digest = Sha256::new()
+        .chain_update(b"koogate-master-key-id:")
+        .chain_update(bytes)
+        .finalize();
     let mut id = [0u8; ID_LEN];
     id.copy_from_slice(&digest[..ID_LEN]);
     let cipher = Aes256Gcm::new(&Key::<Aes256Gcm>::from(bytes));
@@ -141,7 +152,10 @@ mod tests {
         assert!(rotated.needs_reseal(&sealed));
         assert!(!rotated.needs_reseal(&rotated.seal(b"x")));
         let only_new = SecretBox::new(K2, &[]).unwrap();
-        assert!(matches!(only_new.open(&sealed), Err(SecretBoxError::UnknownKey(_))));
+        assert!(matches!(
+            only_new.open(&sealed),
+            Err(SecretBoxError::UnknownKey(_))
+        ));
     }
 
     #[test]
@@ -156,7 +170,10 @@ mod tests {
 
     #[test]
     fn bad_keys_are_refused_and_debug_hides_keys() {
-        assert_eq!(SecretBox::new("abc", &[]).unwrap_err(), SecretBoxError::InvalidKey);
+        assert_eq!(
+            SecretBox::new("abc", &[]).unwrap_err(),
+            SecretBoxError::InvalidKey
+        );
         let sb = SecretBox::new(K1, &[]).unwrap();
         assert!(!format!("{sb:?}").contains(K1));
         assert_eq!(SecretBox::generate_key().len(), 64);

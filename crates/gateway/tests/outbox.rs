@@ -5,6 +5,9 @@
 //! Nothing sleeps: time is a `ManualClock` that the tests move past retry times and leases, and
 //! `Worker::run_pending` drains whatever is due.
 
+// Test helpers outside `#[test]` functions unwrap too; a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
+
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;

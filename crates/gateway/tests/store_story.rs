@@ -11,6 +11,10 @@
 //! KOOGATE_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test cargo test -p koogate-gateway --test store_story
 //! ```
 
+// The whole crate is test code (the stories are plain fns, which clippy's allow-unwrap-in-tests
+// does not recognise): a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
+
 use std::future::Future;
 use std::io::Write;
 use std::path::PathBuf;
@@ -52,16 +56,22 @@ impl Drop for TempSqlite {
     }
 }
 
+impl TempSqlite {
+    /// A fresh path in the temp directory and its `sqlite://` URL.
+    fn new() -> (Self, String) {
+        let name = format!("koogate-story-{}.db", uuid::Uuid::new_v4().simple());
+        let file = Self(std::env::temp_dir().join(name));
+        let url = format!("sqlite://{}", file.0.display());
+        (file, url)
+    }
+}
+
 async fn with_sqlite<F, Fut>(story: F)
 where
     F: FnOnce(Arc<dyn Store>) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let file = TempSqlite(std::env::temp_dir().join(format!(
-        "koogate-story-{}.db",
-        uuid::Uuid::new_v4().simple()
-    )));
-    let url = format!("sqlite://{}", file.0.display());
+    let (file, url) = TempSqlite::new();
     let store = SqliteStore::connect(&url).await.expect("open sqlite store");
     assert_eq!(store.backend(), "sqlite");
     run_story(Arc::new(store), story).await;
@@ -1000,3 +1010,19 @@ stories!(
     concurrent_inserts_of_one_purchase_commit_once,
     concurrent_claimers_deliver_each_event_once,
 );
+
+/// WAL is a property of the file, so a second, independent connection can confirm it.
+#[tokio::test]
+async fn sqlite_database_file_is_in_wal_mode() {
+    use sqlx::Connection;
+    let (_file, url) = TempSqlite::new();
+    let store = SqliteStore::connect(&url).await.unwrap();
+    let mut probe = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    let (mode,): (String,) = sqlx::query_as("PRAGMA journal_mode")
+        .fetch_one(&mut probe)
+        .await
+        .unwrap();
+    assert_eq!(mode, "wal");
+    probe.close().await.unwrap();
+    drop(store);
+}

@@ -5,6 +5,7 @@
 //! Unknown codes never fail to parse: the marketplace adds codes over time, and a gateway that
 //! cannot read a new code must still log it and treat it as a failure.
 
+mod families;
 mod open_api;
 mod usage_record;
 
@@ -66,7 +67,8 @@ impl ResultCode {
     pub const CLIENT_SECRET_DECRYPTION_FAILED: ResultCode = ResultCode::MobileConflict;
 
     /// The kit demo's message for `000101`.
-    pub const CLIENT_SECRET_DECRYPTION_FAILED_MESSAGE: &'static str = "something wrong with appSecret";
+    pub const CLIENT_SECRET_DECRYPTION_FAILED_MESSAGE: &'static str =
+        "something wrong with appSecret";
 
     /// Constructor spelling of [`Self::CLIENT_SECRET_DECRYPTION_FAILED`].
     pub fn client_secret_decryption_failed() -> Self {
@@ -106,7 +108,9 @@ impl ResultCode {
             Self::SoldOut => "Product resources sold out.",
             Self::EmailDomainConflict => "SaaS email domain already exists.",
             Self::LicenseQuotaExhausted => "License quota of the current order is insufficient.",
-            Self::OutsideOrderValidity => "Apply for the License within the current order's validity period.",
+            Self::OutsideOrderValidity => {
+                "Apply for the License within the current order's validity period."
+            }
             Self::ExpireTimeRequired => "A periodic License requires an expiry time.",
             Self::DeviceFingerprintRequired => "A device fingerprint or hardware ID is required.",
             Self::Other(_) => "Unknown result code.",
@@ -153,7 +157,10 @@ mod tests {
         let code = ResultCode::client_secret_decryption_failed();
         assert_eq!(code.code(), "000101");
         assert_eq!(code.kit_message(), "something wrong with appSecret");
-        assert_eq!(code.default_message(), "Mobile number not specified or already exists.");
+        assert_eq!(
+            code.default_message(),
+            "Mobile number not specified or already exists."
+        );
         assert!(ResultCode::Success.is_success());
         assert!(!ResultCode::InProgress.is_success());
     }

@@ -40,7 +40,8 @@ fn naive_from_digits(d: &str, millis: u32) -> Option<NaiveDateTime> {
     if d.len() != 14 || !d.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    let date = NaiveDate::from_ymd_opt(d[0..4].parse().ok()?, number(&d[4..6])?, number(&d[6..8])?)?;
+    let date =
+        NaiveDate::from_ymd_opt(d[0..4].parse().ok()?, number(&d[4..6])?, number(&d[6..8])?)?;
     let (h, m, s) = (number(&d[8..10])?, number(&d[10..12])?, number(&d[12..14])?);
     // chrono accepts second 60 with millis ≥ 1000 for leap seconds; the marketplace never sends them.
     if s > 59 {
@@ -52,7 +53,9 @@ fn naive_from_digits(d: &str, millis: u32) -> Option<NaiveDateTime> {
 fn compact_naive(text: &str) -> Option<NaiveDateTime> {
     match text.len() {
         14 => naive_from_digits(text, 0),
-        17 if text[14..].bytes().all(|b| b.is_ascii_digit()) => naive_from_digits(&text[..14], number(&text[14..])?),
+        17 if text[14..].bytes().all(|b| b.is_ascii_digit()) => {
+            naive_from_digits(&text[..14], number(&text[14..])?)
+        }
         _ => None,
     }
 }
@@ -60,10 +63,12 @@ fn compact_naive(text: &str) -> Option<NaiveDateTime> {
 /// Parses `yyyyMMddHHmmss` or `yyyyMMddHHmmssSSS` as UTC.
 pub fn parse_compact(text: &str) -> Result<DateTime<Utc>, TimeError> {
     let text = text.trim();
-    compact_naive(text).map(|n| n.and_utc()).ok_or_else(|| TimeError {
-        input: text.to_owned(),
-        expected: COMPACT,
-    })
+    compact_naive(text)
+        .map(|n| n.and_utc())
+        .ok_or_else(|| TimeError {
+            input: text.to_owned(),
+            expected: COMPACT,
+        })
 }
 
 /// `yyyyMMddHHmmss` in UTC (sub-second part dropped).
@@ -79,13 +84,18 @@ pub fn format_compact_millis(at: DateTime<Utc>) -> String {
 /// Parses `yyyyMMdd'T'HHmmss'Z'` (usage push times, APIG `X-Sdk-Date`).
 pub fn parse_basic(text: &str) -> Result<DateTime<Utc>, TimeError> {
     let text = text.trim();
-    let err = || TimeError { input: text.to_owned(), expected: BASIC };
+    let err = || TimeError {
+        input: text.to_owned(),
+        expected: BASIC,
+    };
     let inner = text.strip_suffix('Z').ok_or_else(err)?;
     let (date, time) = inner.split_once('T').ok_or_else(err)?;
     if date.len() != 8 || time.len() != 6 {
         return Err(err());
     }
-    naive_from_digits(&format!("{date}{time}"), 0).map(|n| n.and_utc()).ok_or_else(err)
+    naive_from_digits(&format!("{date}{time}"), 0)
+        .map(|n| n.and_utc())
+        .ok_or_else(err)
 }
 
 /// `yyyyMMdd'T'HHmmss'Z'` in UTC.
@@ -123,7 +133,10 @@ fn zone_offset(zone: &str) -> Option<FixedOffset> {
         // Java's SimpleDateFormat prints `CST` for Asia/Shanghai.
         "CST" => Some(china_offset()),
         _ => {
-            let zone = zone.strip_prefix("UTC").or_else(|| zone.strip_prefix("GMT")).unwrap_or(zone);
+            let zone = zone
+                .strip_prefix("UTC")
+                .or_else(|| zone.strip_prefix("GMT"))
+                .unwrap_or(zone);
             match zone.as_bytes().first()? {
                 b'+' => hours_minutes(1, &zone[1..]),
                 b'-' => hours_minutes(-1, &zone[1..]),
@@ -138,7 +151,10 @@ fn zone_offset(zone: &str) -> Option<FixedOffset> {
 /// `+08:00`, `+0800`; none means UTC), and also the compact 14/17-digit form.
 pub fn parse_license_time(text: &str) -> Result<DateTime<Utc>, TimeError> {
     let text = text.trim();
-    let err = || TimeError { input: text.to_owned(), expected: LICENSE };
+    let err = || TimeError {
+        input: text.to_owned(),
+        expected: LICENSE,
+    };
     if let Ok(at) = parse_compact(text) {
         return Ok(at);
     }
@@ -154,7 +170,11 @@ pub fn parse_license_time(text: &str) -> Result<DateTime<Utc>, TimeError> {
     }
     let offset = zone_offset(rest.trim()).ok_or_else(err)?;
     let naive = naive + chrono::Duration::milliseconds(i64::from(millis));
-    offset.from_local_datetime(&naive).single().map(|t| t.with_timezone(&Utc)).ok_or_else(err)
+    offset
+        .from_local_datetime(&naive)
+        .single()
+        .map(|t| t.with_timezone(&Utc))
+        .ok_or_else(err)
 }
 
 /// Formats a getLicenseAsync time exactly as the doc example prints it: `2023-10-27 10:30:15 z`.
@@ -174,7 +194,9 @@ pub fn parse_kit_timestamp(text: &str) -> Result<DateTime<Utc>, TimeError> {
 
 /// Formats a kit `timeStamp`: `yyyyMMddHHmmssSSS` in UTC+8.
 pub fn format_kit_timestamp(at: DateTime<Utc>) -> String {
-    at.with_timezone(&china_offset()).format("%Y%m%d%H%M%S%3f").to_string()
+    at.with_timezone(&china_offset())
+        .format("%Y%m%d%H%M%S%3f")
+        .to_string()
 }
 
 /// Epoch milliseconds → time; `None` when out of chrono's range.
@@ -190,10 +212,13 @@ pub fn to_epoch_millis(at: DateTime<Utc>) -> i64 {
 /// Parses a decimal epoch-milliseconds string (signature `timestamp`, kit `x-timestamp`, usage `ts`).
 pub fn parse_epoch_millis(text: &str) -> Result<DateTime<Utc>, TimeError> {
     let text = text.trim();
-    text.parse::<i64>().ok().and_then(from_epoch_millis).ok_or_else(|| TimeError {
-        input: text.to_owned(),
-        expected: EPOCH_MS,
-    })
+    text.parse::<i64>()
+        .ok()
+        .and_then(from_epoch_millis)
+        .ok_or_else(|| TimeError {
+            input: text.to_owned(),
+            expected: EPOCH_MS,
+        })
 }
 
 #[cfg(test)]

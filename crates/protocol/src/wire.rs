@@ -149,7 +149,9 @@ pub fn decode_array_or_string<T: DeserializeOwned>(value: Value) -> Result<Vec<T
         Value::String(text) if text.trim().is_empty() => Ok(Vec::new()),
         Value::String(text) => serde_json::from_str(&text)
             .map_err(|e| format!("string does not contain a valid JSON array: {e}")),
-        other => Err(format!("expected an array or a string containing one, got {other}")),
+        other => Err(format!(
+            "expected an array or a string containing one, got {other}"
+        )),
     }
 }
 

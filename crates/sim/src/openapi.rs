@@ -144,7 +144,9 @@ impl OpenApiState {
 
 /// Log vectors are only ever pushed to or cloned, so a poisoned lock holds consistent data.
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// The open-API routes with APIG verification and the exchange log.

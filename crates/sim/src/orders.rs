@@ -91,7 +91,10 @@ impl OrderBook {
         };
         let (order_info, order_line_ids) = spec.build(&order_id);
         orders.insert(order_id.clone(), order_info);
-        PlacedOrder { order_id, order_line_ids }
+        PlacedOrder {
+            order_id,
+            order_line_ids,
+        }
     }
 
     /// Adds an `orderInfo` exactly as given (for malformed or unusual shapes). It must carry a
@@ -149,7 +152,9 @@ impl OrderBook {
     fn lock(&self) -> MutexGuard<'_, BTreeMap<String, Value>> {
         // A panic while holding the lock cannot leave the map half-updated (every write is a
         // single insert or remove), so a poisoned lock is safe to keep using.
-        self.orders.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.orders
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -164,7 +169,10 @@ fn order_id_of(order_info: &Value) -> Option<String> {
 
 /// Narrows `orderLine` to the line with this ID; `false` if there is none.
 fn keep_only_line(order_info: &mut Value, line_id: &str) -> bool {
-    let Some(lines) = order_info.get_mut("orderLine").and_then(Value::as_array_mut) else {
+    let Some(lines) = order_info
+        .get_mut("orderLine")
+        .and_then(Value::as_array_mut)
+    else {
         return false;
     };
     lines.retain(|line| line.get("orderLineId").and_then(Value::as_str) == Some(line_id));
@@ -196,7 +204,10 @@ mod tests {
         for id in book.order_ids() {
             let body = book.query(Some(&id), Some(&format!("{id}-000001")));
             assert_eq!(body["resultCode"], CODE_SUCCESS, "{id}");
-            assert_eq!(body["orderInfo"]["orderLine"][0]["orderLineId"], format!("{id}-000001"));
+            assert_eq!(
+                body["orderInfo"]["orderLine"][0]["orderLineId"],
+                format!("{id}-000001")
+            );
         }
     }
 
@@ -210,10 +221,22 @@ mod tests {
     #[test]
     fn errors_for_missing_unknown_and_foreign_line() {
         let book = OrderBook::seeded();
-        assert_eq!(book.query(None, None)["resultCode"], CODE_INPUT_CHECK_FAILED);
-        assert_eq!(book.query(Some(" "), None)["resultCode"], CODE_INPUT_CHECK_FAILED);
-        assert_eq!(book.query(Some(&"X".repeat(65)), None)["resultCode"], CODE_INPUT_CHECK_FAILED);
-        assert_eq!(book.query(Some("NOPE"), None)["resultCode"], CODE_INVALID_PARAMETER);
+        assert_eq!(
+            book.query(None, None)["resultCode"],
+            CODE_INPUT_CHECK_FAILED
+        );
+        assert_eq!(
+            book.query(Some(" "), None)["resultCode"],
+            CODE_INPUT_CHECK_FAILED
+        );
+        assert_eq!(
+            book.query(Some(&"X".repeat(65)), None)["resultCode"],
+            CODE_INPUT_CHECK_FAILED
+        );
+        assert_eq!(
+            book.query(Some("NOPE"), None)["resultCode"],
+            CODE_INVALID_PARAMETER
+        );
         let foreign = book.query(Some("MOCKONDEMAND"), Some("MOCKPERIODYEARNEW-000001"));
         assert_eq!(foreign["resultCode"], CODE_INVALID_PARAMETER);
         assert!(foreign.get("orderInfo").is_none());
@@ -231,7 +254,10 @@ mod tests {
         let placed = book.place_order(spec);
         assert!(placed.order_id.starts_with("CS"));
         assert_eq!(placed.order_line_ids.len(), 2);
-        assert_eq!(placed.order_line_ids[1], format!("{}-000002", placed.order_id));
+        assert_eq!(
+            placed.order_line_ids[1],
+            format!("{}-000002", placed.order_id)
+        );
         let body = book.query(Some(&placed.order_id), Some(&placed.order_line_ids[0]));
         let lines = body["orderInfo"]["orderLine"].as_array().unwrap();
         assert_eq!(lines.len(), 1);
@@ -242,12 +268,21 @@ mod tests {
     #[test]
     fn raw_orders_need_an_id_and_must_be_new() {
         let book = OrderBook::seeded();
-        assert_eq!(book.place_raw(json!({"x": 1})), Err(PlaceError::MissingOrderId));
+        assert_eq!(
+            book.place_raw(json!({"x": 1})),
+            Err(PlaceError::MissingOrderId)
+        );
         assert!(matches!(
             book.place_raw(json!({"orderId": "MOCKONDEMAND"})),
             Err(PlaceError::Duplicate(_))
         ));
-        assert_eq!(book.place_raw(json!({"orderId": "ODD"})), Ok("ODD".to_owned()));
-        assert_eq!(book.query(Some("ODD"), None)["orderInfo"], json!({"orderId": "ODD"}));
+        assert_eq!(
+            book.place_raw(json!({"orderId": "ODD"})),
+            Ok("ODD".to_owned())
+        );
+        assert_eq!(
+            book.query(Some("ODD"), None)["orderInfo"],
+            json!({"orderId": "ODD"})
+        );
     }
 }

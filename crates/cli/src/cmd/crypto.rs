@@ -61,7 +61,12 @@ pub fn run(cmd: CryptoCommand) -> CmdResult {
                 Some(text) => Iv::parse(text).map_err(|e| CliError::new(e.to_string()))?,
                 None => Iv::random(),
             };
-            print_value(&credential::encrypt(&input::key(&a.key)?, a.kind.into(), &iv, &a.text))
+            print_value(&credential::encrypt(
+                &input::key(&a.key)?,
+                a.kind.into(),
+                &iv,
+                &a.text,
+            ))
         }
         CryptoCommand::Decrypt(a) => {
             let plain = credential::decrypt(&input::key(&a.key)?, a.kind.into(), &a.ciphertext)

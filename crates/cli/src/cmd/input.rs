@@ -57,9 +57,18 @@ pub fn params(text: &str) -> Result<Vec<(String, String)>, CliError> {
         .map(|part| {
             part.split_once('=')
                 .map(|(k, v)| (k.to_owned(), v.to_owned()))
-                .ok_or_else(|| CliError::new(format!("parameter `{part}` must look like name=value")))
+                .ok_or_else(|| {
+                    CliError::new(format!("parameter `{part}` must look like name=value"))
+                })
         })
         .collect()
+}
+
+/// Parses one `name=value` (the value may contain `&` and `=`).
+pub fn params_one(text: &str) -> Result<Option<(String, String)>, CliError> {
+    text.split_once('=')
+        .map(|(k, v)| Some((k.to_owned(), v.to_owned())))
+        .ok_or_else(|| CliError::new(format!("parameter `{text}` must look like name=value")))
 }
 
 /// Milliseconds since the Unix epoch, for verifiers when `--now` is not given. The CLI is the one

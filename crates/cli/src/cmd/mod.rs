@@ -3,6 +3,8 @@
 
 mod crypto;
 mod input;
+mod logging;
+mod serve;
 mod sign;
 mod verify;
 
@@ -20,6 +22,9 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the gateway: the production interface KooGallery calls (zero configuration: SQLite,
+    /// generated keys, embedded KooGallery sandbox).
+    Serve(serve::ServeArgs),
     /// Compute a signature exactly as KooGallery (or koogate) puts it on the wire.
     #[command(subcommand)]
     Sign(sign::SignCommand),
@@ -51,6 +56,7 @@ impl CliError {
 
 pub fn run(cli: Cli) -> CmdResult {
     match cli.command {
+        Command::Serve(args) => serve::run(args),
         Command::Sign(cmd) => sign::run(cmd),
         Command::Verify(cmd) => verify::run(cmd),
         Command::Crypto(cmd) => crypto::run(cmd),

@@ -62,6 +62,9 @@ pub struct V1Args {
     /// The other query parameters, decoded, as `a=1&b=2` (any order).
     #[arg(long, default_value = "")]
     params: String,
+    /// One more parameter as `NAME=VALUE` (repeatable); use it for values containing `&`.
+    #[arg(long = "param")]
+    param: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -121,7 +124,12 @@ pub fn run(cmd: SignCommand) -> CmdResult {
     match cmd {
         SignCommand::SchemeA(a) => {
             let body = input::read_body(&a.body_file)?;
-            print_value(&scheme_a::sign(&input::key(&a.key)?, &a.timestamp, &a.nonce, &body))
+            print_value(&scheme_a::sign(
+                &input::key(&a.key)?,
+                &a.timestamp,
+                &a.nonce,
+                &body,
+            ))
         }
         SignCommand::BodySign(a) => {
             let (key, body) = (input::key(&a.key)?, input::read_body(&a.body_file)?);
@@ -133,15 +141,28 @@ pub fn run(cmd: SignCommand) -> CmdResult {
         }
         SignCommand::Kit(a) => {
             let body = input::read_body(&a.body_file)?;
-            let value = kit::sign(&input::key(&a.key)?, kit::KitVariant::Canonical, &a.timestamp, &a.nonce, &body)
-                .map_err(|e| CliError::new(format!("the body is not a JSON object: {e}")))?;
+            let value = kit::sign(
+                &input::key(&a.key)?,
+                kit::KitVariant::Canonical,
+                &a.timestamp,
+                &a.nonce,
+                &body,
+            )
+            .map_err(|e| CliError::new(format!("the body is not a JSON object: {e}")))?;
             print_value(&value)
         }
         SignCommand::V1AuthToken(a) => {
             let mut params = input::params(&a.params)?;
+            for one in &a.param {
+                params.extend(input::params_one(one)?);
+            }
             params.retain(|(name, _)| name != "timeStamp" && name != "authToken");
             params.push(("timeStamp".to_owned(), a.timestamp.clone()));
-            print_value(&v1_auth_token::sign(&input::key(&a.key)?, &a.timestamp, &params))
+            print_value(&v1_auth_token::sign(
+                &input::key(&a.key)?,
+                &a.timestamp,
+                &params,
+            ))
         }
         SignCommand::Usage(a) => {
             let body = input::read_text_body(&a.body_file)?;
@@ -157,16 +178,26 @@ pub fn run(cmd: SignCommand) -> CmdResult {
 }
 
 fn run_apig(a: ApigArgs) -> CmdResult {
-    let headers = a.headers.iter().map(|h| input::header(h)).collect::<Result<Vec<_>, _>>()?;
+    let headers = a
+        .headers
+        .iter()
+        .map(|h| input::header(h))
+        .collect::<Result<Vec<_>, _>>()?;
     let body = input::read_optional_body(a.body_file.as_ref())?;
-    let request = apig::Request { method: &a.method, url: &a.url, headers: &headers, body: &body };
+    let request = apig::Request {
+        method: &a.method,
+        url: &a.url,
+        headers: &headers,
+        body: &body,
+    };
     let signed = apig::sign(&a.ak, &input::key(&a.sk)?, &a.date, &request)
         .map_err(|e| CliError::new(e.to_string()))?;
     if a.verbose {
         let mut all = headers.clone();
         all.push(("Host".to_owned(), signed.host.clone()));
         all.push((apig::HEADER_DATE.to_owned(), signed.sdk_date.clone()));
-        let canonical = apig::canonical_request(&request, &all).map_err(|e| CliError::new(e.to_string()))?;
+        let canonical =
+            apig::canonical_request(&request, &all).map_err(|e| CliError::new(e.to_string()))?;
         eprintln!("{canonical}");
     }
     print_value(&signed.authorization)

@@ -61,9 +61,19 @@ pub fn run(cmd: VerifyCommand) -> CmdResult {
                 nonce: Some(&a.nonce),
             };
             let now = a.now.unwrap_or_else(input::now_ms);
-            let outcome = scheme_a::verify(&input::key(&a.key)?, params, &body, now, &Default::default());
+            let outcome = scheme_a::verify(
+                &input::key(&a.key)?,
+                params,
+                &body,
+                now,
+                &Default::default(),
+            );
             report(outcome.map(|m| {
-                let form = if m.canonical { "canonical re-serialisation" } else { "raw body" };
+                let form = if m.canonical {
+                    "canonical re-serialisation"
+                } else {
+                    "raw body"
+                };
                 format!("valid ({form}, inner digest {:?})", m.inner)
             }))
         }
@@ -84,7 +94,10 @@ pub fn run(cmd: VerifyCommand) -> CmdResult {
         }
         VerifyCommand::BodySign(a) => {
             let body = input::read_body(&a.body_file)?;
-            report(body_sign::verify(&input::key(&a.key)?, &a.header, &body).map(|()| "valid".to_owned()))
+            report(
+                body_sign::verify(&input::key(&a.key)?, &a.header, &body)
+                    .map(|()| "valid".to_owned()),
+            )
         }
     }
 }

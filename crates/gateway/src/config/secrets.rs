@@ -50,17 +50,23 @@ impl GeneratedSecrets {
     /// Reads the file, or creates it with fresh random values. Returns whether it was created.
     pub fn load_or_create(data_dir: &Path) -> Result<(Self, bool), ConfigError> {
         let path = Self::path(data_dir);
-        let err = |source| ConfigError::Secrets { path: path.clone(), source };
+        let err = |source| ConfigError::Secrets {
+            path: path.clone(),
+            source,
+        };
         match std::fs::read_to_string(&path) {
             Ok(text) => {
-                let secrets = toml::from_str(&text)
-                    .map_err(|e| ConfigError::Toml { path: path.clone(), message: e.message().to_owned() })?;
+                let secrets = toml::from_str(&text).map_err(|e| ConfigError::Toml {
+                    path: path.clone(),
+                    message: e.message().to_owned(),
+                })?;
                 Ok((secrets, false))
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 std::fs::create_dir_all(data_dir).map_err(err)?;
                 let secrets = Self::generate();
-                let text = toml::to_string(&secrets).map_err(|e| err(std::io::Error::other(e.to_string())))?;
+                let text = toml::to_string(&secrets)
+                    .map_err(|e| err(std::io::Error::other(e.to_string())))?;
                 write_private(&path, &text).map_err(err)?;
                 Ok((secrets, true))
             }
@@ -97,7 +103,9 @@ fn random_token(len: usize) -> String {
     use rand::RngExt;
     const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
     let mut rng = rand::rng();
-    (0..len).map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())])).collect()
+    (0..len)
+        .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
+        .collect()
 }
 
 fn random_base64(bytes: usize) -> String {
@@ -112,7 +120,11 @@ fn random_base64(bytes: usize) -> String {
 fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
     file.write_all(text.as_bytes())?;
     file.sync_all()
 }

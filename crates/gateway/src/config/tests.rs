@@ -1,7 +1,10 @@
 use super::*;
 
 fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-    pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
 }
 
 #[test]
@@ -46,11 +49,17 @@ fn environment_overrides_the_public_variables() {
 fn debug_output_never_contains_secrets() {
     let c = Config::load(
         None,
-        env(&[("KOOGATE_ACCESS_KEY", "topsecret-ak"), ("KOOGATE_DATABASE_URL", "postgres://u:pw-secret@db/x")]),
+        env(&[
+            ("KOOGATE_ACCESS_KEY", "topsecret-ak"),
+            ("KOOGATE_DATABASE_URL", "postgres://u:pw-secret@db/x"),
+        ]),
     )
     .unwrap();
     let text = format!("{c:?}");
-    assert!(!text.contains("topsecret-ak") && !text.contains("pw-secret"), "{text}");
+    assert!(
+        !text.contains("topsecret-ak") && !text.contains("pw-secret"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -65,10 +74,15 @@ fn invalid_values_are_named() {
 
 #[test]
 fn toml_file_is_layered_under_the_environment() {
-    let dir = std::env::temp_dir().join(format!("koogate-config-{}", uuid::Uuid::new_v4().simple()));
+    let dir =
+        std::env::temp_dir().join(format!("koogate-config-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("koogate.toml");
-    std::fs::write(&file, "listen = \"127.0.0.1:7000\"\nencrypt_type = \"2\"\nrelease_unknown = \"success\"\n").unwrap();
+    std::fs::write(
+        &file,
+        "listen = \"127.0.0.1:7000\"\nencrypt_type = \"2\"\nrelease_unknown = \"success\"\n",
+    )
+    .unwrap();
     let c = Config::load(Some(&file), env(&[("KOOGATE_LISTEN", "127.0.0.1:7001")])).unwrap();
     assert_eq!(c.listen.port(), 7001);
     assert_eq!(c.encrypt_type, CredentialEncryption::Aes128);
@@ -80,7 +94,8 @@ fn toml_file_is_layered_under_the_environment() {
 
 #[test]
 fn generated_secrets_persist_across_starts() {
-    let dir = std::env::temp_dir().join(format!("koogate-secrets-{}", uuid::Uuid::new_v4().simple()));
+    let dir =
+        std::env::temp_dir().join(format!("koogate-secrets-{}", uuid::Uuid::new_v4().simple()));
     let (first, created) = GeneratedSecrets::load_or_create(&dir).unwrap();
     assert!(created);
     let (second, created_again) = GeneratedSecrets::load_or_create(&dir).unwrap();
@@ -89,11 +104,16 @@ fn generated_secrets_persist_across_starts() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(GeneratedSecrets::path(&dir)).unwrap().permissions().mode();
+        let mode = std::fs::metadata(GeneratedSecrets::path(&dir))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
-    let mut c = Config::default();
-    c.access_key = Some(Secret::new("configured"));
+    let mut c = Config {
+        access_key: Some(Secret::new("configured")),
+        ..Config::default()
+    };
     first.fill(&mut c);
     assert_eq!(c.access_key.unwrap().expose(), "configured");
     assert_eq!(c.api_token.unwrap().expose(), first.api_token);

@@ -2,35 +2,12 @@
 //! Stored sealed at rest; encrypted per `encryptType` only when it leaves in `queryInstance`.
 
 use rand::RngExt;
-use serde::{Deserialize, Serialize};
 
 use crate::secret_box::{SecretBox, SecretBoxError};
 
-/// App info as the vendor reports it (hook answer or `POST /api/v1/instances/{id}/ready`).
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AppInfo {
-    pub front_end_url: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub admin_url: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub password: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub memo: Option<String>,
-}
-
-impl std::fmt::Debug for AppInfo {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AppInfo")
-            .field("front_end_url", &self.front_end_url)
-            .field("admin_url", &self.admin_url)
-            .field("user_name", &self.user_name.as_ref().map(|_| "[redacted]"))
-            .field("password", &self.password.as_ref().map(|_| "[redacted]"))
-            .finish_non_exhaustive()
-    }
-}
+/// App info as the vendor reports it (hook answer or `POST /api/v1/instances/{id}/ready`):
+/// the wire type itself, whose `Debug` already hides the credentials.
+pub use koogate_protocol::messages::AppInfo;
 
 /// Field limits of the `queryInstance` answer (spec saas-v2 §3.2). Credentials are checked after
 /// encryption, where the 128-character limit applies.
@@ -38,34 +15,41 @@ pub const MAX_URL: usize = 512;
 pub const MAX_MEMO: usize = 1024;
 pub const MAX_PLAIN_CREDENTIAL: usize = 128;
 
-impl AppInfo {
-    /// Refuses app info that KooGallery would reject, naming the field.
-    pub fn validate(&self) -> Result<(), String> {
-        let too_long = |name: &str, value: &str, max: usize| {
-            (value.encode_utf16().count() > max).then(|| format!("{name} is longer than {max} characters"))
-        };
-        if self.front_end_url.trim().is_empty() {
-            return Err("frontEndUrl is required".to_owned());
-        }
-        let checks = [
-            too_long("frontEndUrl", &self.front_end_url, MAX_URL),
-            self.admin_url.as_deref().and_then(|v| too_long("adminUrl", v, MAX_URL)),
-            self.memo.as_deref().and_then(|v| too_long("memo", v, MAX_MEMO)),
-            self.user_name.as_deref().and_then(|v| too_long("userName", v, MAX_PLAIN_CREDENTIAL)),
-            self.password.as_deref().and_then(|v| too_long("password", v, MAX_PLAIN_CREDENTIAL)),
-        ];
-        checks.into_iter().flatten().next().map_or(Ok(()), Err)
+/// Refuses app info that KooGallery would reject, naming the field.
+pub fn validate(info: &AppInfo) -> Result<(), String> {
+    let too_long = |name: &str, value: &str, max: usize| {
+        (value.encode_utf16().count() > max)
+            .then(|| format!("{name} is longer than {max} characters"))
+    };
+    if info.front_end_url.trim().is_empty() {
+        return Err("frontEndUrl is required".to_owned());
     }
+    let checks = [
+        too_long("frontEndUrl", &info.front_end_url, MAX_URL),
+        info.admin_url
+            .as_deref()
+            .and_then(|v| too_long("adminUrl", v, MAX_URL)),
+        info.memo
+            .as_deref()
+            .and_then(|v| too_long("memo", v, MAX_MEMO)),
+        info.user_name
+            .as_deref()
+            .and_then(|v| too_long("userName", v, MAX_PLAIN_CREDENTIAL)),
+        info.password
+            .as_deref()
+            .and_then(|v| too_long("password", v, MAX_PLAIN_CREDENTIAL)),
+    ];
+    checks.into_iter().flatten().next().map_or(Ok(()), Err)
+}
 
-    pub fn seal(&self, secret_box: &SecretBox) -> Vec<u8> {
-        // Serialising a struct of strings cannot fail.
-        secret_box.seal(&serde_json::to_vec(self).unwrap_or_default())
-    }
+pub fn seal(info: &AppInfo, secret_box: &SecretBox) -> Vec<u8> {
+    // Serialising a struct of strings cannot fail.
+    secret_box.seal(&serde_json::to_vec(info).unwrap_or_default())
+}
 
-    pub fn open(sealed: &[u8], secret_box: &SecretBox) -> Result<Self, SecretBoxError> {
-        let bytes = secret_box.open(sealed)?;
-        serde_json::from_slice(&bytes).map_err(|_| SecretBoxError::Tampered)
-    }
+pub fn open(sealed: &[u8], secret_box: &SecretBox) -> Result<AppInfo, SecretBoxError> {
+    let bytes = secret_box.open(sealed)?;
+    serde_json::from_slice(&bytes).map_err(|_| SecretBoxError::Tampered)
 }
 
 /// The built-in provisioner: used when no vendor hook is configured, so `koogate serve` works
@@ -92,7 +76,9 @@ impl BuiltinProvisioner {
 fn generate_password(len: usize) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789@#%+";
     let mut rng = rand::rng();
-    (0..len).map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())])).collect()
+    (0..len)
+        .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
+        .collect()
 }
 
 #[cfg(test)]
@@ -107,20 +93,29 @@ mod tests {
         };
         let a = p.provision("abc");
         assert_eq!(a.front_end_url, "https://app.example.com/i/abc");
-        assert_eq!(a.admin_url.as_deref(), Some("https://app.example.com/admin/abc"));
+        assert_eq!(
+            a.admin_url.as_deref(),
+            Some("https://app.example.com/admin/abc")
+        );
         assert_ne!(a.password, p.provision("abc").password);
-        assert!(a.validate().is_ok());
+        assert!(validate(&a).is_ok());
     }
 
     #[test]
     fn validation_names_the_offending_field() {
-        let mut a = AppInfo { front_end_url: "x".repeat(513), admin_url: None, user_name: None, password: None, memo: None };
-        assert!(a.validate().unwrap_err().contains("frontEndUrl"));
+        let mut a = AppInfo {
+            front_end_url: "x".repeat(513),
+            admin_url: None,
+            user_name: None,
+            password: None,
+            memo: None,
+        };
+        assert!(validate(&a).unwrap_err().contains("frontEndUrl"));
         a.front_end_url = String::new();
-        assert!(a.validate().is_err());
+        assert!(validate(&a).is_err());
         a.front_end_url = "https://x".into();
         a.memo = Some("中".repeat(1025));
-        assert!(a.validate().unwrap_err().contains("memo"));
+        assert!(validate(&a).unwrap_err().contains("memo"));
     }
 
     #[test]
@@ -133,8 +128,11 @@ mod tests {
             password: Some("hunter2-secret".into()),
             memo: Some("中文".into()),
         };
-        assert_eq!(AppInfo::open(&a.seal(&sb), &sb).unwrap(), a);
+        assert_eq!(open(&seal(&a, &sb), &sb).unwrap(), a);
         let dbg = format!("{a:?}");
-        assert!(!dbg.contains("hunter2-secret") && !dbg.contains("root-user"), "{dbg}");
+        assert!(
+            !dbg.contains("hunter2-secret") && !dbg.contains("root-user"),
+            "{dbg}"
+        );
     }
 }

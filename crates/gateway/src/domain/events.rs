@@ -30,7 +30,14 @@ pub mod kind {
 }
 
 /// Builds one event; `ordering_key` is the instance id (or the order id for order events).
-pub fn event(kind: &str, ordering_key: &str, instance_id: Option<&str>, test_flag: bool, data: Value, now: DateTime<Utc>) -> NewEvent {
+pub fn event(
+    kind: &str,
+    ordering_key: &str,
+    instance_id: Option<&str>,
+    test_flag: bool,
+    data: Value,
+    now: DateTime<Utc>,
+) -> NewEvent {
     let event_id = format!("evt_{}", uuid::Uuid::new_v4().simple());
     let body = json!({
         "type": kind,

@@ -51,7 +51,10 @@ pub fn apply(current: InstanceStatus, transition: Transition, has_app_info: bool
         (Frozen, Transition::Unfreeze) => Provisioning,
         (status @ (Provisioning | Active), Transition::Unfreeze) => status,
     };
-    Step { next, changed: next != current }
+    Step {
+        next,
+        changed: next != current,
+    }
 }
 
 /// Whether renewals and upgrades still apply: a released instance is gone for KooGallery.

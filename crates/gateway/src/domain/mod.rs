@@ -9,10 +9,13 @@
 //! 4. [`Store::commit`] the state change, the answer and the webhook events together; if another
 //!    replica or a concurrent resend won the race, return what it stored instead.
 
+pub mod activities;
 pub mod app_info;
 pub mod events;
+mod gateway_ext;
 pub mod lifecycle;
 pub mod orders;
+pub mod provision;
 pub mod replies;
 
 use std::sync::Arc;
@@ -26,6 +29,7 @@ use crate::config::{CredentialEncryption, ReleaseUnknown};
 use crate::secret_box::SecretBox;
 use crate::store::Store;
 
+pub use activities::dispatch;
 pub use app_info::{AppInfo, BuiltinProvisioner};
 pub use orders::{FetchedOrder, OrderError, OrderSource};
 
@@ -45,7 +49,9 @@ impl KeyCategory {
     /// Unknown or missing activities use the basic key, so their answer is still signed.
     pub fn of_activity(activity: Option<&str>) -> Self {
         match activity {
-            Some("refreshLicenseCode" | "updateLicenseCodeStatus" | "releaseLicenseCode") => Self::LicenseCode,
+            Some("refreshLicenseCode" | "updateLicenseCodeStatus" | "releaseLicenseCode") => {
+                Self::LicenseCode
+            }
             Some("orderNotify") => Self::Notify,
             _ => Self::Basic,
         }

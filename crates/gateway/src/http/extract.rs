@@ -11,8 +11,9 @@ use koogate_protocol::signing::{VerifyError, scheme_a};
 use serde::Deserialize;
 
 use super::AppState;
+use super::reply::ProduceReply;
 use crate::domain::KeyCategory;
-use crate::domain::replies::{self, Failure};
+use crate::domain::replies::{self, FailureKind};
 
 /// A verified production-interface request.
 #[derive(Debug)]
@@ -41,22 +42,32 @@ impl FromRequest<AppState> for SignedProduce {
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         let gateway = &state.gateway;
-        let (mut parts, body) = req.into_parts();
         // A query string that does not decode is treated like one without the parameters.
-        let query = Query::<SignatureQuery>::try_from_uri(&parts.uri).map(|q| q.0).unwrap_or_default();
+        let query = Query::<SignatureQuery>::try_from_uri(req.uri())
+            .map(|q| q.0)
+            .unwrap_or_default();
         let fallback_key = gateway.settings.key_for(KeyCategory::Basic).clone();
-        let req = Request::from_parts(std::mem::take(&mut parts), body);
         let body = match Bytes::from_request(req, state).await {
             Ok(body) => body,
             Err(rejection) => {
                 tracing::warn!(status = %rejection.status(), "refused production call: unreadable or oversized body");
-                let reply = replies::failure(Failure::InvalidParameter, "request body is unreadable or too large");
-                return Err(replies::signed(reply, &fallback_key).into_response());
+                let answer = replies::failure(
+                    FailureKind::InvalidParameter,
+                    "request body is unreadable or too large",
+                );
+                return Err(ProduceReply::new(answer, fallback_key).into_response());
             }
         };
-        let activity = serde_json::from_slice::<ActivityPeek>(&body).ok().and_then(|p| p.activity);
-        let key = gateway.settings.key_for(KeyCategory::of_activity(activity.as_deref())).clone();
-        let refuse = |failure: Failure, message: &str| replies::signed(replies::failure(failure, message), &key).into_response();
+        let activity = serde_json::from_slice::<ActivityPeek>(&body)
+            .ok()
+            .and_then(|p| p.activity);
+        let key = gateway
+            .settings
+            .key_for(KeyCategory::of_activity(activity.as_deref()))
+            .clone();
+        let refuse = |kind: FailureKind, message: &str| {
+            ProduceReply::new(replies::failure(kind, message), key.clone()).into_response()
+        };
 
         let params = scheme_a::SignatureParams {
             signature: query.signature.as_deref(),
@@ -64,25 +75,40 @@ impl FromRequest<AppState> for SignedProduce {
             nonce: query.nonce.as_deref(),
         };
         let now = gateway.clock.now_ms();
-        if let Err(err) = scheme_a::verify(&key, params, &body, now, &gateway.settings.verify_policy) {
+        if let Err(err) =
+            scheme_a::verify(&key, params, &body, now, &gateway.settings.verify_policy)
+        {
             tracing::warn!(activity = activity.as_deref().unwrap_or("?"), reason = %err, "refused production call: authentication failed");
-            metrics::counter!("koogate_auth_failures_total", "reason" => reason_label(&err)).increment(1);
-            return Err(refuse(Failure::AuthFailed, "authentication failed"));
+            metrics::counter!("koogate_auth_failures_total", "reason" => reason_label(&err))
+                .increment(1);
+            return Err(refuse(FailureKind::AuthFailed, "authentication failed"));
         }
         let nonce = query.nonce.unwrap_or_default();
-        match gateway.store.remember_nonce(&nonce, gateway.clock.now()).await {
+        match gateway
+            .store
+            .remember_nonce(&nonce, gateway.clock.now())
+            .await
+        {
             Ok(true) => {}
             Ok(false) => {
-                tracing::warn!(activity = activity.as_deref().unwrap_or("?"), "refused production call: replayed nonce");
-                metrics::counter!("koogate_auth_failures_total", "reason" => "replayed_nonce").increment(1);
-                return Err(refuse(Failure::AuthFailed, "authentication failed"));
+                tracing::warn!(
+                    activity = activity.as_deref().unwrap_or("?"),
+                    "refused production call: replayed nonce"
+                );
+                metrics::counter!("koogate_auth_failures_total", "reason" => "replayed_nonce")
+                    .increment(1);
+                return Err(refuse(FailureKind::AuthFailed, "authentication failed"));
             }
             Err(err) => {
                 tracing::error!(error = %err, "cannot record nonce");
-                return Err(refuse(Failure::Internal, "internal error"));
+                return Err(refuse(FailureKind::Internal, "internal error"));
             }
         }
-        Ok(Self { body, key, activity })
+        Ok(Self {
+            body,
+            key,
+            activity,
+        })
     }
 }
 

@@ -1,6 +1,7 @@
 //! HTTP surface: the production interface KooGallery calls, the vendor REST API, and operations
 //! endpoints. `router(state)` builds everything so tests can drive it without a socket.
 
+pub mod api;
 pub mod extract;
 pub mod ops;
 pub mod produce;
@@ -21,12 +22,19 @@ pub struct AppState {
     pub gateway: Arc<Gateway>,
     /// Renders `/metrics`; `None` when another recorder is installed (tests).
     pub metrics: Option<PrometheusHandle>,
+    /// Bearer token of the vendor REST API.
+    pub api_token: crate::config::Secret,
 }
 
 /// All routes. `produce_path` is the production-interface path registered with KooGallery.
 pub fn router(state: AppState, produce_path: &str, body_limit: usize) -> Router {
     Router::new()
         .route(produce_path, post(produce::handle))
+        .route("/api/v1/instances", get(api::list_instances))
+        .route("/api/v1/instances/{id}", get(api::get_instance))
+        .route("/api/v1/instances/{id}/ready", post(api::mark_ready))
+        .route("/api/v1/events", get(api::list_events))
+        .route("/api/v1/events/{id}/redeliver", post(api::redeliver))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))

@@ -24,11 +24,19 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
         "sandbox": state.gateway.settings.sandbox,
         "mode": if state.gateway.settings.sandbox { "SANDBOX: order queries go to the embedded KooGallery sandbox" } else { "production" },
     });
-    let status = if db.is_ok() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let status = if db.is_ok() {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     (status, Json(body))
 }
 
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    let text = state.metrics.as_ref().map(|h| h.render()).unwrap_or_default();
+    let text = state
+        .metrics
+        .as_ref()
+        .map(|h| h.render())
+        .unwrap_or_default();
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
 }

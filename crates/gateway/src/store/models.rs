@@ -93,7 +93,10 @@ pub enum InstanceWrite {
     Insert(Instance),
     /// Replace every mutable column, only if the stored version is `expected_version`; the stored
     /// version becomes `expected_version + 1`. Fails with [`CommitOutcome::StaleInstance`].
-    Update { instance: Instance, expected_version: i64 },
+    Update {
+        instance: Instance,
+        expected_version: i64,
+    },
 }
 
 /// An event to enqueue for the vendor's webhook.

@@ -171,6 +171,12 @@ pub(super) fn non_negative(n: i64) -> i64 {
     n.max(0)
 }
 
+/// The response key was taken, yet its row is gone by the time it is read: it was deleted in
+/// between (response pruning). Retrying the call decides afresh.
+pub(super) fn vanished_response(key: &str) -> StoreError {
+    StoreError::Conflict(format!("response {key} was removed while being replayed"))
+}
+
 /// A uniqueness violation becomes [`StoreError::Conflict`] naming `what`; anything else stays a
 /// database error.
 pub(super) fn unique_conflict(err: sqlx::Error, what: &str) -> StoreError {

@@ -21,19 +21,25 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Sqlite, SqlitePool, Transaction};
 
-use super::commit::{self, CommitSteps};
+use super::commit;
 use super::rows::{
     EventRow, InstanceRow, OrderRow, ResponseRow, age_secs, convert_all, event_columns,
-    instance_columns, non_negative, to_ms, unique_conflict,
+    instance_columns, non_negative, to_ms,
 };
 use super::{
-    Commit, CommitOutcome, Instance, NewEvent, OrderRecord, OutboxEvent, OutboxStats, Store,
-    StoreError, StoreResult, StoredResponse,
+    Commit, CommitOutcome, Instance, OrderRecord, OutboxEvent, OutboxStats, Store, StoreError,
+    StoreResult, StoredResponse,
 };
 
+mod steps;
+
+use steps::COMPLETE_EVENT;
+
+// `sqlx::migrate!` is only exported with sqlx's `macros` feature (compile-time checked queries),
+// which we do not enable; the `derive` + `migrate` features provide the same proc macro here.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::sqlx_macros::migrate!("migrations/sqlite");
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -112,166 +118,17 @@ where
     }
 }
 
-impl CommitSteps for Transaction<'_, Sqlite> {
-    async fn claim_response(
-        &mut self,
-        key: &str,
-        body: &[u8],
-        now: DateTime<Utc>,
-    ) -> StoreResult<Option<StoredResponse>> {
-        let inserted = sqlx::query(
-            "INSERT INTO responses (key, body, created_at_ms) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING",
-        )
-        .bind(key)
-        .bind(body)
-        .bind(to_ms(now))
-        .execute(&mut **self)
-        .await?
-        .rows_affected();
-        if inserted == 1 {
-            return Ok(None);
-        }
-        let row: Option<ResponseRow> =
-            sqlx::query_as("SELECT key, body, created_at_ms FROM responses WHERE key = $1")
-                .bind(key)
-                .fetch_optional(&mut **self)
-                .await?;
-        match row {
-            Some(row) => Ok(Some(row.try_into()?)),
-            None => Err(StoreError::Corrupt(format!(
-                "response {key} neither inserted nor found"
-            ))),
-        }
-    }
-
-    async fn insert_instance(&mut self, i: &Instance) -> StoreResult<bool> {
-        let inserted = sqlx::query(
-            concat!(
-                "INSERT INTO instances (",
-                instance_columns!(),
-                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) ON CONFLICT DO NOTHING"
-            ),
-        )
-        .bind(&i.instance_id)
-        .bind(&i.idem_key)
-        .bind(&i.order_id)
-        .bind(&i.order_line_id)
-        .bind(&i.product_id)
-        .bind(&i.sku_code)
-        .bind(&i.charging_mode)
-        .bind(i.status.as_str())
-        .bind(i.trial)
-        .bind(i.expire_time.map(to_ms))
-        .bind(&i.app_info_sealed)
-        .bind(i.test_flag)
-        .bind(i.version)
-        .bind(to_ms(i.created_at))
-        .bind(to_ms(i.updated_at))
-        .execute(&mut **self)
-        .await?
-        .rows_affected();
-        Ok(inserted == 1)
-    }
-
-    async fn instance_by_key(&mut self, idem_key: &str) -> StoreResult<Option<Instance>> {
-        let row: Option<InstanceRow> = sqlx::query_as(concat!(
-            "SELECT ",
-            instance_columns!(),
-            " FROM instances WHERE idem_key = $1"
-        ))
-        .bind(idem_key)
-        .fetch_optional(&mut **self)
-        .await?;
-        row.map(Instance::try_from).transpose()
-    }
-
-    async fn update_instance(&mut self, i: &Instance, expected_version: i64) -> StoreResult<bool> {
-        let updated = sqlx::query(
-            "UPDATE instances SET order_id = $3, order_line_id = $4, product_id = $5, sku_code = $6, \
-             charging_mode = $7, status = $8, trial = $9, expire_time_ms = $10, app_info_sealed = $11, \
-             test_flag = $12, updated_at_ms = $13, version = version + 1 \
-             WHERE instance_id = $1 AND version = $2",
-        )
-        .bind(&i.instance_id)
-        .bind(expected_version)
-        .bind(&i.order_id)
-        .bind(&i.order_line_id)
-        .bind(&i.product_id)
-        .bind(&i.sku_code)
-        .bind(&i.charging_mode)
-        .bind(i.status.as_str())
-        .bind(i.trial)
-        .bind(i.expire_time.map(to_ms))
-        .bind(&i.app_info_sealed)
-        .bind(i.test_flag)
-        .bind(to_ms(i.updated_at))
-        .execute(&mut **self)
-        .await?
-        .rows_affected();
-        Ok(updated == 1)
-    }
-
-    async fn upsert_order(&mut self, order: &OrderRecord) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO orders (order_id, order_line_id, order_type, raw, fetched_at_ms) \
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (order_id, order_line_id) DO UPDATE SET \
-             order_type = excluded.order_type, raw = excluded.raw, fetched_at_ms = excluded.fetched_at_ms",
-        )
-        .bind(&order.order_id)
-        .bind(&order.order_line_id)
-        .bind(&order.order_type)
-        .bind(&order.raw)
-        .bind(to_ms(order.fetched_at))
-        .execute(&mut **self)
-        .await?;
-        Ok(())
-    }
-
-    async fn lock_ordering_keys(&mut self, _keys: &[&str]) -> StoreResult<()> {
-        // BEGIN IMMEDIATE already serializes every writer, so ids follow commit order.
-        Ok(())
-    }
-
-    async fn enqueue(&mut self, event: &NewEvent, now: DateTime<Utc>) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO outbox (event_id, event_type, ordering_key, payload, attempts, created_at_ms, \
-             next_attempt_at_ms, dead) VALUES ($1, $2, $3, $4, 0, $5, $5, 0)",
-        )
-        .bind(&event.event_id)
-        .bind(&event.event_type)
-        .bind(&event.ordering_key)
-        .bind(&event.payload)
-        .bind(to_ms(now))
-        .execute(&mut **self)
-        .await
-        .map_err(|err| unique_conflict(err, "event id already enqueued"))?;
-        Ok(())
-    }
-
-    async fn complete_event(&mut self, id: i64, now: DateTime<Utc>) -> StoreResult<()> {
-        sqlx::query(COMPLETE_EVENT)
-            .bind(id)
-            .bind(to_ms(now))
-            .execute(&mut **self)
-            .await?;
-        Ok(())
-    }
-}
-
-/// Delivered wins over everything: a late success after the lease expired or after the event
-/// was parked still counts. Completing twice keeps the first delivery time.
-const COMPLETE_EVENT: &str = "UPDATE outbox SET delivered_at_ms = $2, locked_until_ms = NULL, dead = 0 \
-     WHERE id = $1 AND delivered_at_ms IS NULL";
-
 /// One statement, so the pick and the lease are atomic under SQLite's single writer. `attempts`
 /// counts claims, so a worker that crashes mid-delivery still uses up an attempt; the event
-/// reports the count from before this claim.
+/// reports the count from before this claim. Without `INDEXED BY` the planner prefers the full
+/// `(ordering_key, id)` index for the blocking check and walks a key's whole delivered history on
+/// every claim; the partial index holds pending rows only.
 const CLAIM_EVENT: &str = concat!(
     "UPDATE outbox SET locked_until_ms = $2, attempts = attempts + 1 WHERE id = ( \
          SELECT o.id FROM outbox o \
          WHERE o.delivered_at_ms IS NULL AND o.dead = 0 AND o.next_attempt_at_ms <= $1 \
            AND (o.locked_until_ms IS NULL OR o.locked_until_ms <= $1) \
-           AND NOT EXISTS (SELECT 1 FROM outbox p \
+           AND NOT EXISTS (SELECT 1 FROM outbox p INDEXED BY outbox_pending_key \
                WHERE p.ordering_key = o.ordering_key AND p.id < o.id \
                  AND p.delivered_at_ms IS NULL AND p.dead = 0) \
          ORDER BY o.id LIMIT 1) \

@@ -150,12 +150,19 @@ impl<'a> Fields<'a> {
             None => Ok(None),
             Some(Value::String(s)) => Ok(Some(s.clone())),
             Some(Value::Number(n)) => Ok(Some(n.to_string())),
-            Some(_) => Err(ParseError::WrongType { field: name.to_owned(), expected: "a string" }),
+            Some(_) => Err(ParseError::WrongType {
+                field: name.to_owned(),
+                expected: "a string",
+            }),
         }
     }
 
     fn bounded<const N: usize>(name: &str, text: String) -> Result<Bounded<N>, ParseError> {
-        Bounded::new(text).map_err(|e| ParseError::TooLong { field: name.to_owned(), len: e.len, max: e.max })
+        Bounded::new(text).map_err(|e| ParseError::TooLong {
+            field: name.to_owned(),
+            len: e.len,
+            max: e.max,
+        })
     }
 
     /// Mandatory; an empty string is accepted (kit `instanceId` is empty in the 应用凭证 case).
@@ -165,7 +172,10 @@ impl<'a> Fields<'a> {
     }
 
     /// Mandatory and not blank.
-    pub(crate) fn required_nonempty<const N: usize>(&self, name: &str) -> Result<Bounded<N>, ParseError> {
+    pub(crate) fn required_nonempty<const N: usize>(
+        &self,
+        name: &str,
+    ) -> Result<Bounded<N>, ParseError> {
         let value = self.required(name)?;
         if value.trim().is_empty() {
             return Err(missing(name));
@@ -174,7 +184,10 @@ impl<'a> Fields<'a> {
     }
 
     /// Optional; blank counts as absent.
-    pub(crate) fn optional<const N: usize>(&self, name: &str) -> Result<Option<Bounded<N>>, ParseError> {
+    pub(crate) fn optional<const N: usize>(
+        &self,
+        name: &str,
+    ) -> Result<Option<Bounded<N>>, ParseError> {
         match self.text(name)? {
             Some(text) if !text.trim().is_empty() => Self::bounded(name, text).map(Some),
             _ => Ok(None),
@@ -204,11 +217,14 @@ impl<'a> Fields<'a> {
         let Some(text) = self.optional_text(name)? else {
             return Ok(None);
         };
-        text.trim().parse().map(Some).map_err(|e: T::Err| ParseError::InvalidValue {
-            field: name.to_owned(),
-            value: text.clone(),
-            expected: e.expected(),
-        })
+        text.trim()
+            .parse()
+            .map(Some)
+            .map_err(|e: T::Err| ParseError::InvalidValue {
+                field: name.to_owned(),
+                value: text.clone(),
+                expected: e.expected(),
+            })
     }
 
     /// `testFlag` in any of its shapes; absent is `None`.
@@ -218,11 +234,13 @@ impl<'a> Fields<'a> {
             Some(Value::Bool(b)) => b.to_string(),
             Some(_) => self.text("testFlag")?.unwrap_or_default(),
         };
-        text.parse().map(Some).map_err(|e: InvalidEnumValue| ParseError::InvalidValue {
-            field: "testFlag".to_owned(),
-            value: text.clone(),
-            expected: e.expected,
-        })
+        text.parse()
+            .map(Some)
+            .map_err(|e: InvalidEnumValue| ParseError::InvalidValue {
+                field: "testFlag".to_owned(),
+                value: text.clone(),
+                expected: e.expected,
+            })
     }
 
     /// A nested value decoded with serde.
@@ -233,19 +251,29 @@ impl<'a> Fields<'a> {
     }
 
     /// A list sent as a JSON array or as a string containing one.
-    pub(crate) fn list_or_string<T: DeserializeOwned>(&self, name: &str) -> Result<Option<Vec<T>>, ParseError> {
+    pub(crate) fn list_or_string<T: DeserializeOwned>(
+        &self,
+        name: &str,
+    ) -> Result<Option<Vec<T>>, ParseError> {
         self.present(name)
-            .map(|v| wire::decode_array_or_string(v.clone()).map_err(|reason| invalid(name, reason)))
+            .map(|v| {
+                wire::decode_array_or_string(v.clone()).map_err(|reason| invalid(name, reason))
+            })
             .transpose()
     }
 }
 
 pub(crate) fn missing(name: &str) -> ParseError {
-    ParseError::MissingField { field: name.to_owned() }
+    ParseError::MissingField {
+        field: name.to_owned(),
+    }
 }
 
 pub(crate) fn invalid(name: &str, reason: String) -> ParseError {
-    ParseError::Invalid { field: name.to_owned(), reason }
+    ParseError::Invalid {
+        field: name.to_owned(),
+        reason,
+    }
 }
 
 /// Types read field by field; [`deserialize_via_fields!`] gives them a matching `Deserialize`.

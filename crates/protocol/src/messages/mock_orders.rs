@@ -37,15 +37,69 @@ macro_rules! mock {
 
 /// Every MOCK order of the spec, in table order.
 pub static MOCK_ORDERS: [MockOrder; 9] = [
-    mock!("MOCKPERIODYEARNEW", New, Period, Some("year"), "new, periodic (新购-包周期)"),
-    mock!("MOCKONETIMENEW", New, OneTime, None, "new, per-use (新购-按次)"),
-    mock!("MOCKONDEMAND", New, OnDemand, None, "new, on-demand (新购-按需)"),
-    mock!("MOCKONDEMANDPKG", New, OnDemandPackage, None, "new, on-demand package (新购-按需套餐包)"),
-    mock!("MOCKPERIODDAYTRIAL", Trial, Period, Some("day"), "trial (试用)"),
-    mock!("MOCKMONTYTRIALTOFORMAL", TrialToFormal, Period, Some("month"), "trial to paid (试用转正)"),
-    mock!("MOCKMONTYUNSUBSCRIBE", Unsubscribe, Period, Some("month"), "unsubscribe (退订)"),
-    mock!("MOCKMONTYRENEW", Renew, Period, Some("month"), "renewal (续费)"),
-    mock!("MOCKMONTYCHANGE", Change, Period, Some("month"), "change / upgrade (变更/升级)"),
+    mock!(
+        "MOCKPERIODYEARNEW",
+        New,
+        Period,
+        Some("year"),
+        "new, periodic (新购-包周期)"
+    ),
+    mock!(
+        "MOCKONETIMENEW",
+        New,
+        OneTime,
+        None,
+        "new, per-use (新购-按次)"
+    ),
+    mock!(
+        "MOCKONDEMAND",
+        New,
+        OnDemand,
+        None,
+        "new, on-demand (新购-按需)"
+    ),
+    mock!(
+        "MOCKONDEMANDPKG",
+        New,
+        OnDemandPackage,
+        None,
+        "new, on-demand package (新购-按需套餐包)"
+    ),
+    mock!(
+        "MOCKPERIODDAYTRIAL",
+        Trial,
+        Period,
+        Some("day"),
+        "trial (试用)"
+    ),
+    mock!(
+        "MOCKMONTYTRIALTOFORMAL",
+        TrialToFormal,
+        Period,
+        Some("month"),
+        "trial to paid (试用转正)"
+    ),
+    mock!(
+        "MOCKMONTYUNSUBSCRIBE",
+        Unsubscribe,
+        Period,
+        Some("month"),
+        "unsubscribe (退订)"
+    ),
+    mock!(
+        "MOCKMONTYRENEW",
+        Renew,
+        Period,
+        Some("month"),
+        "renewal (续费)"
+    ),
+    mock!(
+        "MOCKMONTYCHANGE",
+        Change,
+        Period,
+        Some("month"),
+        "change / upgrade (变更/升级)"
+    ),
 ];
 
 /// The MOCK order with this `orderId`.
@@ -63,6 +117,10 @@ mod tests {
         assert_eq!(m.order_line_id, "MOCKMONTYRENEW-000001");
         assert_eq!(m.order_type, OrderType::Renew);
         assert!(mock_order("CS2211181819B4LVS").is_none());
-        assert!(MOCK_ORDERS.iter().all(|m| m.order_line_id == format!("{}-000001", m.order_id)));
+        assert!(
+            MOCK_ORDERS
+                .iter()
+                .all(|m| m.order_line_id == format!("{}-000001", m.order_id))
+        );
     }
 }

@@ -145,7 +145,9 @@ pub struct OrderLine {
 impl OrderLine {
     /// `expireTime` parsed (14 or 17 digits, UTC).
     pub fn expire_at(&self) -> Option<DateTime<Utc>> {
-        self.expire_time.as_deref().and_then(|t| time::parse_compact(t).ok())
+        self.expire_time
+            .as_deref()
+            .and_then(|t| time::parse_compact(t).ok())
     }
 
     /// Value of a line-level extend param.
@@ -182,12 +184,16 @@ pub struct OrderInfo {
 impl OrderInfo {
     /// `createTime` parsed (14 or 17 digits, UTC).
     pub fn created_at(&self) -> Option<DateTime<Utc>> {
-        self.create_time.as_deref().and_then(|t| time::parse_compact(t).ok())
+        self.create_time
+            .as_deref()
+            .and_then(|t| time::parse_compact(t).ok())
     }
 
     /// The line with this id.
     pub fn line(&self, order_line_id: &str) -> Option<&OrderLine> {
-        self.order_line.iter().find(|l| l.order_line_id == order_line_id)
+        self.order_line
+            .iter()
+            .find(|l| l.order_line_id == order_line_id)
     }
 
     /// Value of an order-level extend param.
@@ -197,7 +203,10 @@ impl OrderInfo {
 }
 
 fn find_param<'a>(params: &'a [ExtendParam], name: &str) -> Option<&'a str> {
-    params.iter().find(|p| p.name == name).and_then(|p| p.value.as_deref())
+    params
+        .iter()
+        .find(|p| p.name == name)
+        .and_then(|p| p.value.as_deref())
 }
 
 /// Response of `GET …/v1/order/query` (camelCase, unlike the other open APIs).

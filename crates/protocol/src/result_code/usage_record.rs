@@ -45,9 +45,15 @@ mod tests {
 
     #[test]
     fn codes_parse() {
-        assert_eq!(UsageRecordCode::parse("005"), UsageRecordCode::DuplicateMeteringSn);
+        assert_eq!(
+            UsageRecordCode::parse("005"),
+            UsageRecordCode::DuplicateMeteringSn
+        );
         assert!(UsageRecordCode::parse("010").is_duplicate());
-        assert_eq!(UsageRecordCode::parse("008"), UsageRecordCode::Other("008".into()));
+        assert_eq!(
+            UsageRecordCode::parse("008"),
+            UsageRecordCode::Other("008".into())
+        );
         assert_eq!(UsageRecordCode::KNOWN.len(), 12);
         let from_number: UsageRecordCode = serde_json::from_str(r#""013""#).unwrap();
         assert_eq!(from_number, UsageRecordCode::InvalidInstanceStatus);

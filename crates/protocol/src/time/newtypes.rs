@@ -130,7 +130,10 @@ mod tests {
     #[test]
     fn kit_time_is_utc_plus_8() {
         let t = KitTime::parse("20220413093539534").unwrap();
-        assert_eq!(super::super::format_compact_millis(t.at()), "20220413013539534");
+        assert_eq!(
+            super::super::format_compact_millis(t.at()),
+            "20220413013539534"
+        );
         assert_eq!(t.format(), "20220413093539534");
     }
 }

@@ -83,7 +83,9 @@ impl UsageValue {
         if (scaled - rounded).abs() > 1e-6 * rounded.max(1.0) {
             return Err(DecimalError::TooManyDecimals(value.to_string()));
         }
-        Ok(Self { ten_thousandths: rounded as u64 })
+        Ok(Self {
+            ten_thousandths: rounded as u64,
+        })
     }
 }
 
@@ -96,7 +98,11 @@ impl FromStr for UsageValue {
         }
         let (int, frac) = text.split_once('.').unwrap_or((text, ""));
         let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-        if int.is_empty() || !digits(int) || !digits(frac) || (text.contains('.') && frac.is_empty()) {
+        if int.is_empty()
+            || !digits(int)
+            || !digits(frac)
+            || (text.contains('.') && frac.is_empty())
+        {
             return Err(not_decimal());
         }
         let frac = frac.trim_end_matches('0');
@@ -128,7 +134,7 @@ impl fmt::Display for UsageValue {
 /// A JSON number: an integer when whole (`100`, not `100.0`), otherwise the shortest float text.
 impl Serialize for UsageValue {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        if self.ten_thousandths % SCALE == 0 {
+        if self.ten_thousandths.is_multiple_of(SCALE) {
             s.serialize_u64(self.ten_thousandths / SCALE)
         } else {
             s.serialize_f64(self.to_f64())
@@ -192,11 +198,22 @@ mod tests {
 
     #[test]
     fn parses_and_prints_canonically() {
-        for (text, shown) in [("99", "99"), ("12.5000", "12.5"), ("0.0001", "0.0001"), ("7.25", "7.25")] {
+        for (text, shown) in [
+            ("99", "99"),
+            ("12.5000", "12.5"),
+            ("0.0001", "0.0001"),
+            ("7.25", "7.25"),
+        ] {
             assert_eq!(text.parse::<UsageValue>().unwrap().to_string(), shown);
         }
-        assert!(matches!("1.23456".parse::<UsageValue>(), Err(DecimalError::TooManyDecimals(_))));
-        assert!(matches!("-1".parse::<UsageValue>(), Err(DecimalError::Negative)));
+        assert!(matches!(
+            "1.23456".parse::<UsageValue>(),
+            Err(DecimalError::TooManyDecimals(_))
+        ));
+        assert!(matches!(
+            "-1".parse::<UsageValue>(),
+            Err(DecimalError::Negative)
+        ));
         for bad in ["", "1.", ".5", "1e3", "+1", "1,5"] {
             assert!(bad.parse::<UsageValue>().is_err(), "{bad}");
         }
@@ -207,8 +224,16 @@ mod tests {
         let v: UsageValue = serde_json::from_str("12.3456").unwrap();
         assert_eq!(v.ten_thousandths(), 123_456);
         assert_eq!(serde_json::to_string(&v).unwrap(), "12.3456");
-        assert_eq!(serde_json::to_string(&UsageValue::from_units(100).unwrap()).unwrap(), "100");
+        assert_eq!(
+            serde_json::to_string(&UsageValue::from_units(100).unwrap()).unwrap(),
+            "100"
+        );
         assert!(serde_json::from_str::<UsageValue>("0.12345").is_err());
-        assert_eq!(serde_json::from_str::<UsageValue>(r#""3.5""#).unwrap().to_string(), "3.5");
+        assert_eq!(
+            serde_json::from_str::<UsageValue>(r#""3.5""#)
+                .unwrap()
+                .to_string(),
+            "3.5"
+        );
     }
 }

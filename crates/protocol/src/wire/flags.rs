@@ -161,7 +161,9 @@ pub mod string_bool {
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
         let text = super::deserialize_scalar_text(d)?;
         parse(&text).ok_or_else(|| {
-            serde::de::Error::custom(format!("`{text}` is not a boolean (expected \"true\"/\"false\")"))
+            serde::de::Error::custom(format!(
+                "`{text}` is not a boolean (expected \"true\"/\"false\")"
+            ))
         })
     }
 
@@ -189,7 +191,11 @@ mod tests {
             ("0", TestFlag::Production),
             (r#""""#, TestFlag::Production),
         ] {
-            assert_eq!(serde_json::from_str::<TestFlag>(json).unwrap(), want, "{json}");
+            assert_eq!(
+                serde_json::from_str::<TestFlag>(json).unwrap(),
+                want,
+                "{json}"
+            );
         }
         assert!(serde_json::from_str::<TestFlag>(r#""2""#).is_err());
     }
@@ -197,7 +203,10 @@ mod tests {
     #[test]
     fn flags_serialize_as_integers() {
         assert_eq!(serde_json::to_string(&SyncFlag::Modify).unwrap(), "2");
-        assert_eq!(serde_json::from_str::<AuthSyncFlag>(r#""3""#).unwrap(), AuthSyncFlag::CancelAuthorization);
+        assert_eq!(
+            serde_json::from_str::<AuthSyncFlag>(r#""3""#).unwrap(),
+            AuthSyncFlag::CancelAuthorization
+        );
         assert!(serde_json::from_str::<SyncFlag>("3").is_err());
     }
 

@@ -22,7 +22,11 @@ const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 pub(super) struct Caller(pub String);
 
 /// Verifies the request, then runs the handler with the buffered body put back.
-pub(super) async fn verify(State(state): State<OpenApiState>, request: Request, next: Next) -> Response {
+pub(super) async fn verify(
+    State(state): State<OpenApiState>,
+    request: Request,
+    next: Next,
+) -> Response {
     let (parts, body) = request.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY_BYTES).await else {
         return gateway_error(
@@ -34,7 +38,9 @@ pub(super) async fn verify(State(state): State<OpenApiState>, request: Request, 
     let headers: Vec<(String, String)> = parts
         .headers
         .iter()
-        .filter_map(|(name, value)| Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned())))
+        .filter_map(|(name, value)| {
+            Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
+        })
         .collect();
     let host = parts
         .headers
@@ -56,7 +62,9 @@ pub(super) async fn verify(State(state): State<OpenApiState>, request: Request, 
             let mut request = Request::from_parts(parts, Body::from(bytes));
             request.extensions_mut().insert(Caller(access_key.clone()));
             let mut response = next.run(request).await;
-            response.extensions_mut().insert(Verdict::Accepted { access_key });
+            response
+                .extensions_mut()
+                .insert(Verdict::Accepted { access_key });
             response
         }
         Err(why) => {
@@ -76,8 +84,14 @@ pub(super) async fn verify(State(state): State<OpenApiState>, request: Request, 
 
 /// No API at this method and path: APIG answers before authentication.
 pub(super) async fn not_found() -> Response {
-    let mut response = gateway_error(StatusCode::NOT_FOUND, "APIGW.0101", "The API does not exist or has not been published in the environment");
-    response.extensions_mut().insert(Detail("no such API".to_owned()));
+    let mut response = gateway_error(
+        StatusCode::NOT_FOUND,
+        "APIGW.0101",
+        "The API does not exist or has not been published in the environment",
+    );
+    response
+        .extensions_mut()
+        .insert(Detail("no such API".to_owned()));
     response
 }
 

@@ -40,13 +40,18 @@ pub(super) fn parse(body: &[u8], boundary: &str) -> Result<Vec<Part>, &'static s
     loop {
         let rest = body.get(at..).ok_or("truncated body")?;
         if rest.starts_with(b"--") {
-            return if parts.is_empty() { Err("no parts") } else { Ok(parts) };
+            return if parts.is_empty() {
+                Err("no parts")
+            } else {
+                Ok(parts)
+            };
         }
         if !rest.starts_with(b"\r\n") {
             return Err("boundary not followed by CRLF");
         }
         let headers_start = at + 2;
-        let headers_end = find(body, b"\r\n\r\n", headers_start).ok_or("part headers not terminated")?;
+        let headers_end =
+            find(body, b"\r\n\r\n", headers_start).ok_or("part headers not terminated")?;
         let data_start = headers_end + 4;
         let data_end = find(body, &next_delimiter, data_start).ok_or("part not terminated")?;
         let headers = std::str::from_utf8(body.get(headers_start..headers_end).unwrap_or_default())
@@ -68,7 +73,9 @@ fn part(headers: &str, data: Vec<u8>) -> Result<Part, &'static str> {
         }
     }
     let disposition = disposition.ok_or("part without Content-Disposition")?;
-    let (kind, params) = disposition.split_once(';').ok_or("Content-Disposition without name")?;
+    let (kind, params) = disposition
+        .split_once(';')
+        .ok_or("Content-Disposition without name")?;
     if !kind.trim().eq_ignore_ascii_case("form-data") {
         return Err("Content-Disposition is not form-data");
     }
@@ -93,7 +100,8 @@ fn parameters(text: &str) -> Vec<(String, String)> {
     let mut chars = text.chars().peekable();
     loop {
         while chars.next_if(|c| *c == ';' || c.is_whitespace()).is_some() {}
-        let name: String = std::iter::from_fn(|| chars.next_if(|c| *c != '=' && *c != ';')).collect();
+        let name: String =
+            std::iter::from_fn(|| chars.next_if(|c| *c != '=' && *c != ';')).collect();
         if name.trim().is_empty() {
             return out;
         }
@@ -129,8 +137,14 @@ mod tests {
 
     #[test]
     fn reads_boundary_with_and_without_quotes() {
-        assert_eq!(boundary("multipart/form-data; boundary=abc").as_deref(), Some("abc"));
-        assert_eq!(boundary("Multipart/Form-Data;boundary=\"a;b\"").as_deref(), Some("a;b"));
+        assert_eq!(
+            boundary("multipart/form-data; boundary=abc").as_deref(),
+            Some("abc")
+        );
+        assert_eq!(
+            boundary("Multipart/Form-Data;boundary=\"a;b\"").as_deref(),
+            Some("a;b")
+        );
         assert_eq!(boundary("application/json; boundary=abc"), None);
         assert_eq!(boundary("multipart/form-data"), None);
     }
@@ -151,7 +165,13 @@ mod tests {
     fn refuses_broken_bodies() {
         assert!(parse(b"", "b").is_err());
         assert!(parse(b"--b--\r\n", "b").is_err());
-        assert!(parse(b"--b\r\nContent-Disposition: form-data; name=x\r\n\r\nunterminated", "b").is_err());
+        assert!(
+            parse(
+                b"--b\r\nContent-Disposition: form-data; name=x\r\n\r\nunterminated",
+                "b"
+            )
+            .is_err()
+        );
         assert!(parse(b"--b\r\nContent-Type: text/plain\r\n\r\nx\r\n--b--", "b").is_err());
         assert!(parse(b"--bX\r\n", "b").is_err());
     }

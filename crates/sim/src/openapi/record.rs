@@ -46,10 +46,7 @@ pub enum UploadContent {
     /// `type = CHARACTERS`: the license string.
     Characters(String),
     /// `type = FILE`: the `file` part (its SHA-256 already checked against the metadata).
-    File {
-        file_name: String,
-        bytes: Vec<u8>,
-    },
+    File { file_name: String, bytes: Vec<u8> },
 }
 
 /// A response extension: the reason a handler refused a request, for [`Exchange::detail`].
@@ -70,10 +67,10 @@ pub(super) async fn log_exchange(
     next: Next,
 ) -> Response {
     let method = request.method().to_string();
-    let path = request
-        .uri()
-        .path_and_query()
-        .map_or_else(|| request.uri().path().to_owned(), |pq| pq.as_str().to_owned());
+    let path = request.uri().path_and_query().map_or_else(
+        || request.uri().path().to_owned(),
+        |pq| pq.as_str().to_owned(),
+    );
     let response = next.run(request).await;
     let verdict = response
         .extensions()

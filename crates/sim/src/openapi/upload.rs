@@ -1,18 +1,18 @@
 //! `POST …/global/v1/market-event/{event_id}/file`: the online-license upload (spec license-kit
 //! §3.3). Parts: `isvUpdateFileReq` (JSON metadata, mandatory) and `file` (for `type = FILE`).
 
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Extension, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+use super::OpenApiState;
 use super::apig_auth::Caller;
 use super::multipart::{self, Part};
 use super::record::{Upload, UploadContent, with_detail};
-use super::OpenApiState;
 
 const METADATA_PART: &str = "isvUpdateFileReq";
 const FILE_PART: &str = "file";
@@ -67,8 +67,16 @@ fn read_upload(headers: &HeaderMap, body: &[u8]) -> Result<(Value, UploadContent
     }
     let content = match kind {
         "CHARACTERS" => characters(field("characters"))?,
-        "FILE" => file(field("file_name"), field("sha256"), only_part(&parts, FILE_PART)?)?,
-        other => return Err(format!("isvUpdateFileReq.type `{other}` is neither CHARACTERS nor FILE")),
+        "FILE" => file(
+            field("file_name"),
+            field("sha256"),
+            only_part(&parts, FILE_PART)?,
+        )?,
+        other => {
+            return Err(format!(
+                "isvUpdateFileReq.type `{other}` is neither CHARACTERS nor FILE"
+            ));
+        }
     };
     Ok((metadata, content))
 }
@@ -93,7 +101,11 @@ fn characters(characters: Option<&str>) -> Result<UploadContent, String> {
 }
 
 /// `sha256` is compared as hex, case-insensitively [INFERRED: the spec does not give its encoding].
-fn file(file_name: Option<&str>, sha256: Option<&str>, part: Option<&Part>) -> Result<UploadContent, String> {
+fn file(
+    file_name: Option<&str>,
+    sha256: Option<&str>,
+    part: Option<&Part>,
+) -> Result<UploadContent, String> {
     let file_name = file_name
         .filter(|name| !name.is_empty())
         .ok_or("isvUpdateFileReq.file_name missing for type FILE")?;

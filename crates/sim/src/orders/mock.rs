@@ -39,20 +39,30 @@ fn mock(order_id: &str, order_type: OrderType, line: LineSpec) -> Value {
 
 pub(super) fn orders() -> Vec<Value> {
     let monthly = || LineSpec::period("month", 1, "20241221235959");
-    let mut trial = mock_line(LineSpec::period("day", 7, "20241128235959"), vec![basic_period()]);
+    let mut trial = mock_line(
+        LineSpec::period("day", 7, "20241128235959"),
+        vec![basic_period()],
+    );
     trial.currency_after_discount = "0".to_owned();
     vec![
         mock(
             "MOCKPERIODYEARNEW",
             OrderType::New,
-            mock_line(LineSpec::period("year", 1, "20251121235959"), vec![basic_period()]),
+            mock_line(
+                LineSpec::period("year", 1, "20251121235959"),
+                vec![basic_period()],
+            ),
         ),
         mock(
             "MOCKONETIMENEW",
             OrderType::New,
             mock_line(
                 LineSpec::one_time(),
-                vec![product("5f0c3e1a-7b7e-4a39-9d3e-0d6a2b8c1e01", "基础版", "按次")],
+                vec![product(
+                    "5f0c3e1a-7b7e-4a39-9d3e-0d6a2b8c1e01",
+                    "基础版",
+                    "按次",
+                )],
             ),
         ),
         mock(
@@ -60,7 +70,11 @@ pub(super) fn orders() -> Vec<Value> {
             OrderType::New,
             mock_line(
                 LineSpec::on_demand(Vec::new()),
-                vec![product("7c1d2e3f-4a5b-4c6d-8e9f-0a1b2c3d4e02", "基础版", "按需")],
+                vec![product(
+                    "7c1d2e3f-4a5b-4c6d-8e9f-0a1b2c3d4e02",
+                    "基础版",
+                    "按需",
+                )],
             ),
         ),
         mock(
@@ -68,7 +82,11 @@ pub(super) fn orders() -> Vec<Value> {
             OrderType::New,
             mock_line(
                 LineSpec::on_demand_pkg("year", 1, "20251121235959"),
-                vec![product("9e8d7c6b-5a49-4382-9170-6f5e4d3c2b03", "基础版", "按需套餐包")],
+                vec![product(
+                    "9e8d7c6b-5a49-4382-9170-6f5e4d3c2b03",
+                    "基础版",
+                    "按需套餐包",
+                )],
             ),
         ),
         mock("MOCKPERIODDAYTRIAL", OrderType::Trial, trial),
@@ -85,14 +103,19 @@ pub(super) fn orders() -> Vec<Value> {
         mock(
             "MOCKMONTYRENEW",
             OrderType::Renew,
-            mock_line(LineSpec::period("month", 1, "20250121235959"), vec![basic_period()]),
+            mock_line(
+                LineSpec::period("month", 1, "20250121235959"),
+                vec![basic_period()],
+            ),
         ),
         mock(
             "MOCKMONTYCHANGE",
             OrderType::Change,
             mock_line(
                 monthly(),
-                vec![product("b2c3d4e5-f6a7-4b8c-9d0e-1f2a3b4c5d04", "专业版", "包周期").linear(100)],
+                vec![
+                    product("b2c3d4e5-f6a7-4b8c-9d0e-1f2a3b4c5d04", "专业版", "包周期").linear(100),
+                ],
             ),
         ),
     ]

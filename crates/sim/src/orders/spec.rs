@@ -169,7 +169,10 @@ impl LineSpec {
         line.insert("productInfo".into(), Value::Array(products));
         line.insert("extendParams".into(), name_values(&self.extend_params));
         line.insert("currency".into(), json!(self.currency));
-        line.insert("currencyAfterDiscount".into(), json!(self.currency_after_discount));
+        line.insert(
+            "currencyAfterDiscount".into(),
+            json!(self.currency_after_discount),
+        );
         Value::Object(line)
     }
 }
@@ -274,7 +277,11 @@ impl OrderSpec {
     /// The `orderInfo` JSON and the line IDs (`{order_id}-000001`, …).
     pub(super) fn build(&self, order_id: &str) -> (Value, Vec<String>) {
         let default_line = [LineSpec::period("month", 1, "20250201235959")];
-        let lines: &[LineSpec] = if self.lines.is_empty() { &default_line } else { &self.lines };
+        let lines: &[LineSpec] = if self.lines.is_empty() {
+            &default_line
+        } else {
+            &self.lines
+        };
         let line_ids: Vec<String> = (1..=lines.len())
             .map(|n| format!("{order_id}-{n:06}"))
             .collect();

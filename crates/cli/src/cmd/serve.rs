@@ -1,0 +1,160 @@
+//! `koogate serve`: the gateway. With no configuration at all it uses SQLite under
+//! `./koogate-data/`, generates and keeps its secrets there, and answers order queries from an
+//! embedded KooGallery sandbox, announced loudly, until real open-API credentials are configured.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::Args;
+use koogate_gateway::app::{App, Options};
+use koogate_gateway::clock::SystemClock;
+use koogate_gateway::config::{Config, GeneratedSecrets, Secret};
+use koogate_protocol::AccessKey;
+use koogate_sim::openapi::{OpenApiConfig, OpenApiHandle};
+
+use super::{CliError, CmdResult};
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// TOML configuration file (`KOOGATE_CONFIG`); environment variables override it.
+    #[arg(long, env = "KOOGATE_CONFIG")]
+    config: Option<PathBuf>,
+}
+
+pub fn run(args: ServeArgs) -> CmdResult {
+    let runtime = tokio::runtime::Runtime::new()
+        .map_err(|e| CliError::new(format!("cannot start the runtime: {e}")))?;
+    runtime
+        .block_on(serve(args))
+        .map_err(|e| CliError::new(format!("{e:#}")))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    super::logging::init();
+    let mut config = Config::load(args.config.as_deref(), std::env::vars())?;
+    let (generated, created) = GeneratedSecrets::load_or_create(&config.data_dir)?;
+    generated.fill(&mut config);
+    let secrets_path = GeneratedSecrets::path(&config.data_dir);
+    if created {
+        tracing::info!(path = %secrets_path.display(), "generated the access key, API token, master key and hook secret; they are kept in this file (mode 0600)");
+    } else {
+        tracing::info!(path = %secrets_path.display(), "using generated secrets for every secret not configured");
+    }
+    let sandbox = config.sandbox();
+    let _sandbox_server = if sandbox {
+        Some(start_sandbox(&mut config, &generated).await?)
+    } else {
+        None
+    };
+    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .install_recorder()
+        .ok();
+    let options = Options {
+        clock: Arc::new(SystemClock),
+        metrics,
+        sandbox,
+        order_source: None,
+    };
+    let app = App::build(&config, options).await?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("binding {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    banner(&config, addr, sandbox);
+    app.serve(listener, shutdown_signal()).await
+}
+
+/// Starts the simulator's open API in-process and points the gateway at it.
+async fn start_sandbox(
+    config: &mut Config,
+    generated: &GeneratedSecrets,
+) -> anyhow::Result<OpenApiHandle> {
+    let sandbox =
+        OpenApiConfig::default().keys(&generated.sandbox_ak, AccessKey::new(&generated.sandbox_sk));
+    let handle = koogate_sim::openapi::start(sandbox)
+        .await
+        .context("starting the embedded KooGallery sandbox")?;
+    config.openapi_url = Some(handle.base_url.clone());
+    config.ak = Some(generated.sandbox_ak.clone());
+    config.sk = Some(Secret::new(&generated.sandbox_sk));
+    Ok(handle)
+}
+
+fn banner(config: &Config, addr: std::net::SocketAddr, sandbox: bool) {
+    let url = format!("http://{addr}{}", config.produce_path);
+    if sandbox {
+        tracing::warn!(
+            "=============================================================================="
+        );
+        tracing::warn!("SANDBOX MODE: order queries are answered by koogate's embedded KooGallery");
+        tracing::warn!("sandbox (MOCK* orders only). Set KOOGATE_OPENAPI_URL, KOOGATE_AK and");
+        tracing::warn!("KOOGATE_SK to talk to the real KooGallery.");
+        tracing::warn!(
+            "=============================================================================="
+        );
+    }
+    tracing::info!(
+        production_interface = %url,
+        database = %redact_url(&config.database_url()),
+        provisioner = if config.hook_url.is_some() { "vendor hook" } else { "built-in" },
+        sandbox,
+        "koogate is listening"
+    );
+}
+
+/// Hides a password in `scheme://user:password@host/...`.
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!(
+                "{}://{user}:[redacted]@{}",
+                &url[..scheme_end],
+                &url[at + 1..]
+            )
+        }
+        _ => url.to_owned(),
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn database_passwords_are_redacted() {
+        assert_eq!(
+            redact_url("postgres://u:pw@db:5432/x"),
+            "postgres://u:[redacted]@db:5432/x"
+        );
+        assert_eq!(
+            redact_url("sqlite://koogate-data/koogate.db"),
+            "sqlite://koogate-data/koogate.db"
+        );
+    }
+}

@@ -1,0 +1,218 @@
+//! Assembling a running gateway from a [`Config`]: storage, keys, the order source, the HTTP
+//! router and the background workers. `main` stays thin: it loads the config, binds the socket
+//! and calls [`App::build`] then [`App::serve`].
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use koogate_protocol::AccessKey;
+use koogate_protocol::signing::{scheme_a, webhook::WebhookSecret};
+use metrics_exporter_prometheus::PrometheusHandle;
+use tokio::net::TcpListener;
+use tokio::sync::{Notify, watch};
+
+use crate::clock::SharedClock;
+use crate::config::{Config, Secret};
+use crate::domain::provision::ProvisionEffects;
+use crate::domain::{BuiltinProvisioner, Gateway, OrderSource, Settings};
+use crate::http::{self, AppState};
+use crate::openapi::{OpenApiClient, OpenApiConfig};
+use crate::outbox::{HookSink, NullSink, Sink, Worker};
+use crate::secret_box::SecretBox;
+use crate::store;
+
+/// How often replayed-nonce records are pruned; they are kept for twice the replay window.
+const NONCE_PRUNE_EVERY: Duration = Duration::from_secs(60);
+const DEFAULT_OPENAPI_FALLBACK: &str = "https://mkt.myhuaweicloud.cn";
+
+/// Choices made by the caller rather than the config file.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub clock: SharedClock,
+    /// Renders `/metrics` (only one recorder may be installed per process).
+    pub metrics: Option<PrometheusHandle>,
+    /// Order queries go to an embedded sandbox; announced in logs and `/readyz`.
+    pub sandbox: bool,
+    /// Replaces the open-API client (tests inject failing or slow sources).
+    pub order_source: Option<Arc<dyn OrderSource>>,
+}
+
+/// A gateway ready to serve.
+#[derive(Debug)]
+pub struct App {
+    pub state: AppState,
+    pub worker: Worker,
+    produce_path: String,
+    body_limit: usize,
+}
+
+impl App {
+    pub async fn build(config: &Config, options: Options) -> anyhow::Result<Self> {
+        let secret = |slot: &Option<Secret>, name: &str| {
+            slot.clone()
+                .with_context(|| format!("{name} is not set (koogate generates it on first start)"))
+        };
+        let basic_key = AccessKey::new(secret(&config.access_key, "access_key")?.expose());
+        let key_or_basic = |slot: &Option<Secret>| {
+            slot.as_ref()
+                .map_or_else(|| basic_key.clone(), |s| AccessKey::new(s.expose()))
+        };
+        let master = secret(&config.master_key, "master_key")?;
+        let previous: Vec<String> = config
+            .previous_master_keys
+            .iter()
+            .map(|k| k.expose().to_owned())
+            .collect();
+        let secret_box =
+            SecretBox::new(master.expose(), &previous).context("KOOGATE_MASTER_KEY")?;
+        if config.database_url.is_none() {
+            std::fs::create_dir_all(&config.data_dir)
+                .with_context(|| format!("creating {}", config.data_dir.display()))?;
+        }
+        let store = store::open(&config.database_url())
+            .await
+            .context("opening the database")?;
+        let settings = Settings {
+            license_key: key_or_basic(&config.license_access_key),
+            notify_key: key_or_basic(&config.notify_access_key),
+            basic_key,
+            verify_policy: verify_policy(config),
+            encryption: config.encrypt_type,
+            release_unknown: config.release_unknown,
+            usage_info_name: config.usage_info_name.clone(),
+            change_check_default: config.change_check_default,
+            sandbox: options.sandbox,
+            hook_configured: config.hook_url.is_some(),
+        };
+        let orders = match options.order_source {
+            Some(source) => source,
+            None => Arc::new(open_api_client(config, options.clock.clone())?),
+        };
+        let notify = Arc::new(Notify::new());
+        let gateway = Arc::new(Gateway {
+            store: store.clone(),
+            clock: options.clock.clone(),
+            settings: Arc::new(settings),
+            secret_box,
+            provisioner: BuiltinProvisioner {
+                frontend_url_template: config.frontend_url_template.clone(),
+                admin_url_template: config.admin_url_template.clone(),
+            },
+            orders,
+            outbox_wakeup: notify.clone(),
+        });
+        let sink: Arc<dyn Sink> = match &config.hook_url {
+            Some(url) => {
+                let secret =
+                    WebhookSecret::parse(secret(&config.hook_secret, "hook_secret")?.expose());
+                Arc::new(
+                    HookSink::new(url, secret, options.clock.clone())
+                        .context("KOOGATE_HOOK_URL")?,
+                )
+            }
+            None => Arc::new(NullSink),
+        };
+        let worker = Worker::new(store, sink, options.clock.clone())
+            .with_effects(Arc::new(ProvisionEffects {
+                gateway: gateway.clone(),
+            }))
+            .with_notify(notify);
+        let state = AppState {
+            gateway,
+            metrics: options.metrics,
+            api_token: secret(&config.api_token, "api_token")?,
+        };
+        Ok(Self {
+            state,
+            worker,
+            produce_path: config.produce_path.clone(),
+            body_limit: config.body_limit,
+        })
+    }
+
+    pub fn router(&self) -> axum::Router {
+        http::router(self.state.clone(), &self.produce_path, self.body_limit)
+    }
+
+    /// Serves until `shutdown` resolves, then finishes in-flight requests and the delivery in
+    /// progress before returning.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let stopped = |mut rx: watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        };
+        let worker = tokio::spawn(self.worker.clone().run(stopped(stop_rx.clone())));
+        let pruner = tokio::spawn(prune_nonces(self.state.gateway.clone(), stopped(stop_rx)));
+        let router = self.router();
+        let result = axum::serve(listener, router)
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                tracing::info!("shutting down: finishing in-flight requests");
+            })
+            .await
+            .context("serving HTTP");
+        let _ = stop_tx.send(true);
+        let _ = worker.await;
+        let _ = pruner.await;
+        result
+    }
+}
+
+fn verify_policy(config: &Config) -> scheme_a::VerifyPolicy {
+    let mut policy = scheme_a::VerifyPolicy::default();
+    if config.accept_sha256_inner {
+        policy.inner.push(scheme_a::InnerHash::Sha256);
+    }
+    policy
+}
+
+fn open_api_client(config: &Config, clock: SharedClock) -> anyhow::Result<OpenApiClient> {
+    let url = config
+        .openapi_url
+        .clone()
+        .context("no open-API URL: set KOOGATE_OPENAPI_URL, or run in sandbox mode")?;
+    let mut base_urls = vec![url.clone()];
+    match &config.openapi_fallback_url {
+        Some(fallback) => base_urls.push(fallback.clone()),
+        None if url.contains("mkt.myhuaweicloud.com") => {
+            base_urls.push(DEFAULT_OPENAPI_FALLBACK.to_owned())
+        }
+        None => {}
+    }
+    let open_api = OpenApiConfig {
+        base_urls,
+        ak: config.ak.clone().context("KOOGATE_AK is not set")?,
+        sk: AccessKey::new(
+            config
+                .sk
+                .as_ref()
+                .context("KOOGATE_SK is not set")?
+                .expose(),
+        ),
+        // Two hosts at 2 s each still answer inside KooGallery's 5 s budget.
+        timeout: Duration::from_secs(2),
+    };
+    OpenApiClient::new(open_api, clock).context("building the open-API client")
+}
+
+async fn prune_nonces(gateway: Arc<Gateway>, stop: impl Future<Output = ()>) {
+    tokio::pin!(stop);
+    let keep = chrono::Duration::milliseconds(2 * scheme_a::WINDOW_MS);
+    loop {
+        tokio::select! {
+            () = &mut stop => return,
+            () = tokio::time::sleep(NONCE_PRUNE_EVERY) => {}
+        }
+        match gateway.store.prune_nonces(gateway.clock.now() - keep).await {
+            Ok(n) if n > 0 => tracing::debug!(pruned = n, "pruned old nonces"),
+            Ok(_) => {}
+            Err(err) => tracing::warn!(error = %err, "cannot prune nonces"),
+        }
+    }
+}

@@ -1,0 +1,223 @@
+//! `newInstance` (spec saas-v2 §3.1): one instance per purchase, however often KooGallery asks.
+//!
+//! Idempotency works on two levels. The call's own key `newInstance:{orderId}:{orderLineId}`
+//! replays the stored answer byte for byte. The instance's key (`line:{orderId}:{orderLineId}`,
+//! or `od:{orderId}:{productId}` for on-demand orders, whose several calls share one instance per
+//! metered product) makes a different call for the same purchase reuse the same instance.
+
+use koogate_protocol::ResultCode;
+use koogate_protocol::messages::ProduceResponse;
+use koogate_protocol::messages::instance::NewInstance;
+use koogate_protocol::messages::order::ChargingMode;
+use serde_json::json;
+
+use crate::domain::events::{self, kind};
+use crate::domain::replies::{Answer, Failure};
+use crate::domain::{FetchedOrder, Gateway};
+use crate::store::{Commit, CommitOutcome, Instance, InstanceStatus, InstanceWrite, OrderRecord};
+
+pub async fn run(gw: &Gateway, req: &NewInstance, test: bool) -> Result<Answer, Failure> {
+    let order_id = req
+        .order_id()
+        .ok_or_else(|| Failure::InvalidParameter("orderId is required".into()))?;
+    let line_id = req.order_line_id().unwrap_or(order_id);
+    let response_key = format!("newInstance:{order_id}:{line_id}");
+    if let Some(stored) = gw.store.find_response(&response_key).await? {
+        return Ok(Answer::replayed(stored.body));
+    }
+    let order = gw
+        .orders
+        .query_order(order_id, Some(line_id))
+        .await
+        .map_err(|e| Failure::Internal(format!("order query: {e}")))?;
+    let plan = Plan::from_order(&order, order_id, line_id)?;
+    if let Some(existing) = gw.store.find_instance_by_key(&plan.idem_key).await? {
+        return answer_for_existing(gw, response_key, &existing).await;
+    }
+    let instance_id = choose_instance_id(gw, req.business_id()).await?;
+    let now = gw.clock.now();
+    let ready = !gw.settings.hook_configured;
+    let app_info = ready.then(|| gw.provisioner.provision(&instance_id));
+    let instance = Instance {
+        instance_id: instance_id.clone(),
+        idem_key: plan.idem_key.clone(),
+        order_id: order_id.to_owned(),
+        order_line_id: line_id.to_owned(),
+        product_id: plan.product_id.clone(),
+        sku_code: plan.sku_code.clone(),
+        charging_mode: plan.charging_mode.clone(),
+        status: if ready {
+            InstanceStatus::Active
+        } else {
+            InstanceStatus::Provisioning
+        },
+        trial: plan.trial,
+        expire_time: plan.expire_time,
+        app_info_sealed: app_info
+            .as_ref()
+            .map(|a| crate::domain::app_info::seal(a, &gw.secret_box)),
+        test_flag: test,
+        version: 0,
+        created_at: now,
+        updated_at: now,
+    };
+    let code = if ready {
+        ResultCode::Success
+    } else {
+        ResultCode::InProgress
+    };
+    let answer = answer_with_id(gw, code, &instance_id);
+    let data = json!({
+        "orderId": order_id, "orderLineId": line_id, "productId": plan.product_id, "skuCode": plan.sku_code,
+        "chargingMode": plan.charging_mode, "trial": plan.trial,
+        "expireTime": plan.expire_time.map(|t| t.to_rfc3339()),
+        "order": events::raw_order(&order.raw),
+        "provisionedBy": if ready { "koogate" } else { "hook" },
+    });
+    let mut new_events = vec![events::event(
+        kind::PROVISION,
+        &instance_id,
+        Some(&instance_id),
+        test,
+        data,
+        now,
+    )];
+    if ready {
+        new_events.push(events::event(
+            kind::READY,
+            &instance_id,
+            Some(&instance_id),
+            test,
+            json!({}),
+            now,
+        ));
+    }
+    let commit = Commit {
+        response: Some((response_key.clone(), answer.body.clone())),
+        instance: Some(InstanceWrite::Insert(instance)),
+        order: Some(order_record(&order, order_id, line_id, now)),
+        events: new_events,
+        complete_event: None,
+        now,
+    };
+    match gw.store.commit(commit).await? {
+        CommitOutcome::Committed => {
+            gw.wake_outbox();
+            tracing::info!(
+                instance_id,
+                order_id,
+                line_id,
+                status = if ready { "active" } else { "provisioning" },
+                "instance created"
+            );
+            Ok(answer)
+        }
+        CommitOutcome::Replayed(stored) => Ok(Answer::replayed(stored.body)),
+        CommitOutcome::InstanceExists(existing) => {
+            answer_for_existing(gw, response_key, &existing).await
+        }
+        CommitOutcome::StaleInstance => Err(Failure::Internal(
+            "unexpected stale instance on insert".into(),
+        )),
+    }
+}
+
+/// What the order says this purchase is.
+struct Plan {
+    idem_key: String,
+    product_id: Option<String>,
+    sku_code: Option<String>,
+    charging_mode: String,
+    trial: bool,
+    expire_time: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl Plan {
+    fn from_order(order: &FetchedOrder, order_id: &str, line_id: &str) -> Result<Self, Failure> {
+        let info = order
+            .info()
+            .ok_or_else(|| Failure::Internal("order query returned no orderInfo".into()))?;
+        let line = order
+            .line(line_id)
+            .ok_or_else(|| Failure::Internal(format!("order {order_id} has no line {line_id}")))?;
+        let product = line.product_info.first();
+        let product_id = product.and_then(|p| p.product_id.clone());
+        let idem_key = match (&line.charging_mode, &product_id) {
+            (ChargingMode::OnDemand, Some(product_id)) => format!("od:{order_id}:{product_id}"),
+            _ => format!("line:{order_id}:{line_id}"),
+        };
+        Ok(Self {
+            idem_key,
+            sku_code: product.and_then(|p| p.sku_code.clone()),
+            product_id,
+            charging_mode: line.charging_mode.as_str().to_owned(),
+            trial: info.order_type.as_str() == "TRIAL",
+            expire_time: line.expire_at(),
+        })
+    }
+}
+
+fn answer_with_id(gw: &Gateway, code: ResultCode, instance_id: &str) -> Answer {
+    Answer::from_response(
+        &ProduceResponse::new(code).with_instance_id(instance_id),
+        gw.usage_field(),
+    )
+}
+
+/// Another call already created the instance for this purchase: answer with its id, and store
+/// that answer under this call's key so repeats of this call stay byte-identical.
+async fn answer_for_existing(
+    gw: &Gateway,
+    response_key: String,
+    existing: &Instance,
+) -> Result<Answer, Failure> {
+    let code = match existing.status {
+        InstanceStatus::Provisioning => ResultCode::InProgress,
+        _ => ResultCode::Success,
+    };
+    let answer = answer_with_id(gw, code, &existing.instance_id);
+    let commit = Commit {
+        response: Some((response_key, answer.body.clone())),
+        now: gw.clock.now(),
+        ..Commit::default()
+    };
+    match gw.store.commit(commit).await? {
+        CommitOutcome::Replayed(stored) => Ok(Answer::replayed(stored.body)),
+        _ => Ok(answer),
+    }
+}
+
+/// The spec recommends the first call's `businessId` as the instance id; fall back to a fresh
+/// id when it is absent, unusable in URLs, or (impossibly, but cheaply checked) taken.
+async fn choose_instance_id(gw: &Gateway, business_id: Option<&str>) -> Result<String, Failure> {
+    let usable = |id: &&str| {
+        !id.is_empty()
+            && id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    };
+    if let Some(id) = business_id.filter(usable)
+        && gw.store.get_instance(id).await?.is_none()
+    {
+        return Ok(id.to_owned());
+    }
+    Ok(uuid::Uuid::new_v4().to_string())
+}
+
+pub(super) fn order_record(
+    order: &FetchedOrder,
+    order_id: &str,
+    line_id: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> OrderRecord {
+    OrderRecord {
+        order_id: order_id.to_owned(),
+        order_line_id: line_id.to_owned(),
+        order_type: order
+            .info()
+            .map(|i| i.order_type.as_str().to_owned())
+            .unwrap_or_default(),
+        raw: order.raw.clone(),
+        fetched_at: now,
+    }
+}

@@ -1,0 +1,85 @@
+//! `queryInstance` (spec saas-v2 §3.2): read-only. KooGallery polls it after a `000004` until the
+//! app info appears, and the buyer's console calls it to show the credentials.
+
+use koogate_protocol::crypto::credential::{self, EncryptType as CipherType, Iv};
+use koogate_protocol::messages::instance::QueryInstance;
+use koogate_protocol::messages::produce_response::EncryptType;
+use koogate_protocol::messages::{AppInfo, InstanceInfo, ProduceResponse};
+
+use crate::config::CredentialEncryption;
+use crate::domain::replies::{Answer, Failure};
+use crate::domain::{Gateway, app_info, lifecycle};
+use crate::store::Instance;
+
+pub async fn run(gw: &Gateway, req: &QueryInstance) -> Result<Answer, Failure> {
+    let ids: Vec<String> = req.ids().map(str::to_owned).collect();
+    let found = gw.store.get_instances(&ids).await?;
+    if found.is_empty() {
+        return Err(Failure::InstanceNotFound(req.instance_id.clone()));
+    }
+    // Answer in the order asked; unknown ids are left out (KooGallery learns of them from the count).
+    let mut infos = Vec::with_capacity(found.len());
+    for id in &ids {
+        if let Some(instance) = found.iter().find(|i| &i.instance_id == id) {
+            infos.push(instance_info(gw, instance)?);
+        }
+    }
+    let encrypt_type = match gw.settings.encryption {
+        CredentialEncryption::Aes256 => Some(EncryptType::Aes256),
+        CredentialEncryption::Aes128 => Some(EncryptType::Aes128),
+        CredentialEncryption::None => None,
+    };
+    Ok(Answer::from_response(
+        &ProduceResponse::success().with_info(infos, encrypt_type),
+        gw.usage_field(),
+    ))
+}
+
+fn instance_info(gw: &Gateway, instance: &Instance) -> Result<InstanceInfo, Failure> {
+    let app_info = match (
+        &instance.app_info_sealed,
+        lifecycle::shows_app_info(instance.status),
+    ) {
+        (Some(sealed), true) => {
+            let plain = app_info::open(sealed, &gw.secret_box).map_err(|e| {
+                Failure::Internal(format!(
+                    "cannot open app info of {}: {e}",
+                    instance.instance_id
+                ))
+            })?;
+            Some(to_wire(gw, plain)?)
+        }
+        _ => None,
+    };
+    Ok(InstanceInfo {
+        instance_id: instance.instance_id.clone(),
+        app_info,
+        usage_info: None,
+    })
+}
+
+/// Encrypts the credentials as configured; everything else goes out as stored.
+fn to_wire(gw: &Gateway, info: AppInfo) -> Result<AppInfo, Failure> {
+    let cipher = match gw.settings.encryption {
+        CredentialEncryption::Aes256 => Some(CipherType::Aes256),
+        CredentialEncryption::Aes128 => Some(CipherType::Aes128),
+        CredentialEncryption::None => None,
+    };
+    let seal = |value: Option<String>| -> Result<Option<String>, Failure> {
+        match (value, cipher) {
+            (Some(v), Some(kind)) => {
+                credential::encrypt_checked(&gw.settings.basic_key, kind, &Iv::random(), &v)
+                    .map(Some)
+                    .map_err(|e| Failure::Internal(format!("credential cannot be delivered: {e}")))
+            }
+            (value, _) => Ok(value),
+        }
+    };
+    Ok(AppInfo {
+        front_end_url: info.front_end_url,
+        admin_url: info.admin_url,
+        user_name: seal(info.user_name)?,
+        password: seal(info.password)?,
+        memo: info.memo,
+    })
+}

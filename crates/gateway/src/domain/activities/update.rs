@@ -1,0 +1,239 @@
+//! Activities that change an existing instance: `refreshInstance`, `updateInstanceStatus`,
+//! `releaseInstance` and `upgradeInstance` (spec saas-v2 §3.3–3.6).
+//!
+//! All four answer with a constant `000000`, so a repeat is byte-identical by construction. What
+//! must not repeat is the *effect*: renewals and upgrades carry an idempotency key (instance +
+//! order), and status changes and releases are idempotent on the instance's state (a second
+//! FREEZE finds it frozen and does nothing).
+
+use koogate_protocol::messages::instance::{
+    RefreshInstance, ReleaseInstance, StatusChange, UpdateInstanceStatus, UpgradeInstance,
+};
+use serde_json::json;
+
+use super::new_instance::order_record;
+use super::success;
+use crate::config::ReleaseUnknown;
+use crate::domain::Gateway;
+use crate::domain::events::{self, kind};
+use crate::domain::lifecycle::{self, Transition};
+use crate::domain::replies::{Answer, Failure};
+use crate::store::{Commit, CommitOutcome, Instance, InstanceWrite, NewEvent, OrderRecord};
+
+/// Optimistic updates retry this often when a concurrent call changed the instance first.
+const MAX_ATTEMPTS: usize = 8;
+
+/// The new state of an instance and what to tell the vendor about it.
+struct Change {
+    instance: Instance,
+    events: Vec<NewEvent>,
+}
+
+pub async fn refresh(gw: &Gateway, req: &RefreshInstance) -> Result<Answer, Failure> {
+    let key = format!(
+        "refreshInstance:{}:{}",
+        req.instance_id.as_str(),
+        req.order_id.as_str()
+    );
+    update(gw, req.instance_id.as_str(), Some(key), None, |instance, now| {
+        if !lifecycle::accepts_order_changes(instance.status) {
+            return Err(Failure::InstanceNotFound(format!("{} is released", instance.instance_id)));
+        }
+        let mut next = instance.clone();
+        next.expire_time = Some(req.expire_time.at());
+        if let Some(product_id) = &req.product_id {
+            next.product_id = Some(product_id.as_str().to_owned());
+        }
+        if req.scene.as_str() == "TRIAL_TO_FORMAL" {
+            next.trial = false;
+        }
+        let data = json!({
+            "scene": req.scene.as_str(), "orderId": req.order_id.as_str(), "orderLineId": req.order_line_id.as_str(),
+            "expireTime": req.expire_time.at().to_rfc3339(), "productId": next.product_id,
+        });
+        let event = events::event(kind::RENEWED, &next.instance_id, Some(&next.instance_id), next.test_flag, data, now);
+        Ok(Some(Change { instance: next, events: vec![event] }))
+    })
+    .await
+}
+
+pub async fn status(gw: &Gateway, req: &UpdateInstanceStatus) -> Result<Answer, Failure> {
+    let (transition, event_kind) = match req.status {
+        StatusChange::Freeze => (Transition::Freeze, kind::FROZEN),
+        _ => (Transition::Unfreeze, kind::UNFROZEN),
+    };
+    update(gw, req.instance_id.as_str(), None, None, |instance, now| {
+        Ok(transition_change(
+            instance,
+            transition,
+            event_kind,
+            json!({}),
+            now,
+        ))
+    })
+    .await
+}
+
+pub async fn release(gw: &Gateway, req: &ReleaseInstance) -> Result<Answer, Failure> {
+    let data = json!({
+        "orderId": req.order_id.as_deref(), "orderLineId": req.order_line_id.as_deref(),
+        "reason": if req.order_id.is_some() { "unsubscribe" } else { "expired" },
+    });
+    let outcome = update(gw, req.instance_id.as_str(), None, None, |instance, now| {
+        Ok(transition_change(
+            instance,
+            Transition::Release,
+            kind::RELEASED,
+            data.clone(),
+            now,
+        ))
+    })
+    .await;
+    match outcome {
+        Err(Failure::InstanceNotFound(_))
+            if gw.settings.release_unknown == ReleaseUnknown::Success =>
+        {
+            tracing::info!(
+                instance_id = req.instance_id.as_str(),
+                "release of an unknown instance answered as success (release_unknown = success)"
+            );
+            Ok(success(gw))
+        }
+        other => other,
+    }
+}
+
+pub async fn upgrade(gw: &Gateway, req: &UpgradeInstance) -> Result<Answer, Failure> {
+    let key = format!(
+        "upgradeInstance:{}:{}",
+        req.instance_id.as_str(),
+        req.order_id.as_str()
+    );
+    if let Some(stored) = gw.store.find_response(&key).await? {
+        return Ok(Answer::replayed(stored.body));
+    }
+    if gw
+        .store
+        .get_instance(req.instance_id.as_str())
+        .await?
+        .is_none()
+    {
+        return Err(Failure::InstanceNotFound(
+            req.instance_id.as_str().to_owned(),
+        ));
+    }
+    let (order_id, line_id) = (req.order_id.as_str(), req.order_line_id.as_str());
+    let order = gw
+        .orders
+        .query_order(order_id, Some(line_id))
+        .await
+        .map_err(|e| Failure::Internal(format!("order query: {e}")))?;
+    let record = order_record(&order, order_id, line_id, gw.clock.now());
+    update(gw, req.instance_id.as_str(), Some(key), Some(record), |instance, now| {
+        if !lifecycle::accepts_order_changes(instance.status) {
+            return Err(Failure::InstanceNotFound(format!("{} is released", instance.instance_id)));
+        }
+        let line = order.line(line_id).ok_or_else(|| Failure::Internal(format!("order {order_id} has no line {line_id}")))?;
+        let product = line.product_info.first();
+        let mut next = instance.clone();
+        next.product_id = product.and_then(|p| p.product_id.clone()).or(next.product_id);
+        next.sku_code = product.and_then(|p| p.sku_code.clone()).or(next.sku_code);
+        next.expire_time = line.expire_at().or(next.expire_time);
+        let data = json!({
+            "orderId": order_id, "orderLineId": line_id, "productId": next.product_id, "skuCode": next.sku_code,
+            "order": events::raw_order(&order.raw),
+        });
+        let event = events::event(kind::UPGRADED, &next.instance_id, Some(&next.instance_id), next.test_flag, data, now);
+        Ok(Some(Change { instance: next, events: vec![event] }))
+    })
+    .await
+}
+
+fn transition_change(
+    instance: &Instance,
+    transition: Transition,
+    event_kind: &str,
+    data: serde_json::Value,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Option<Change> {
+    let step = lifecycle::apply(
+        instance.status,
+        transition,
+        instance.app_info_sealed.is_some(),
+    );
+    if !step.changed {
+        return None;
+    }
+    let mut next = instance.clone();
+    next.status = step.next;
+    let event = events::event(
+        event_kind,
+        &next.instance_id,
+        Some(&next.instance_id),
+        next.test_flag,
+        data,
+        now,
+    );
+    Some(Change {
+        instance: next,
+        events: vec![event],
+    })
+}
+
+/// Read, decide, commit with the version read; on a concurrent change, read again.
+/// `decide` returns `None` when nothing changes (an idempotent repeat).
+async fn update<F>(
+    gw: &Gateway,
+    instance_id: &str,
+    response_key: Option<String>,
+    order: Option<OrderRecord>,
+    decide: F,
+) -> Result<Answer, Failure>
+where
+    F: Fn(&Instance, chrono::DateTime<chrono::Utc>) -> Result<Option<Change>, Failure>,
+{
+    if let Some(key) = &response_key
+        && let Some(stored) = gw.store.find_response(key).await?
+    {
+        return Ok(Answer::replayed(stored.body));
+    }
+    let answer = success(gw);
+    for _ in 0..MAX_ATTEMPTS {
+        let instance = gw
+            .store
+            .get_instance(instance_id)
+            .await?
+            .ok_or_else(|| Failure::InstanceNotFound(instance_id.to_owned()))?;
+        let now = gw.clock.now();
+        let Some(change) = decide(&instance, now)? else {
+            return Ok(answer);
+        };
+        let mut next = change.instance;
+        next.updated_at = now;
+        let commit = Commit {
+            response: response_key.clone().map(|k| (k, answer.body.clone())),
+            instance: Some(InstanceWrite::Update {
+                instance: next,
+                expected_version: instance.version,
+            }),
+            order: order.clone(),
+            events: change.events,
+            complete_event: None,
+            now,
+        };
+        match gw.store.commit(commit).await? {
+            CommitOutcome::Committed => {
+                gw.wake_outbox();
+                return Ok(answer);
+            }
+            CommitOutcome::Replayed(stored) => return Ok(Answer::replayed(stored.body)),
+            CommitOutcome::StaleInstance => continue,
+            CommitOutcome::InstanceExists(_) => {
+                return Err(Failure::Internal("unexpected insert conflict".into()));
+            }
+        }
+    }
+    Err(Failure::Internal(format!(
+        "instance {instance_id} kept changing; giving up after {MAX_ATTEMPTS} attempts"
+    )))
+}
