@@ -6,6 +6,7 @@ pub mod extract;
 pub mod ops;
 pub mod produce;
 pub mod reply;
+pub mod request_id;
 
 use std::sync::Arc;
 
@@ -39,5 +40,6 @@ pub fn router(state: AppState, produce_path: &str, body_limit: usize) -> Router 
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(axum::middleware::from_fn(request_id::layer))
         .with_state(state)
 }
