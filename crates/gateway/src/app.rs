@@ -22,6 +22,7 @@ use crate::openapi::{OpenApiClient, OpenApiConfig};
 use crate::outbox::{HookSink, NullSink, Sink, Worker};
 use crate::secret_box::SecretBox;
 use crate::store;
+use crate::tls_server::{self, TlsListener};
 
 /// How often replayed-nonce records are pruned; they are kept for twice the replay window.
 const NONCE_PRUNE_EVERY: Duration = Duration::from_secs(60);
@@ -46,10 +47,17 @@ pub struct App {
     pub worker: Worker,
     produce_path: String,
     body_limit: usize,
+    /// Set when `tls_cert` and `tls_key` are configured: [`App::serve`] then speaks HTTPS.
+    tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 impl App {
     pub async fn build(config: &Config, options: Options) -> anyhow::Result<Self> {
+        // First, so a bad certificate fails start-up before anything else is touched.
+        let tls = match (&config.tls_cert, &config.tls_key) {
+            (Some(cert), Some(key)) => Some(tls_server::load_server_config(cert, key)?),
+            _ => None,
+        };
         let secret = |slot: &Option<Secret>, name: &str| {
             slot.clone()
                 .with_context(|| format!("{name} is not set (koogate generates it on first start)"))
@@ -129,7 +137,13 @@ impl App {
             worker,
             produce_path: config.produce_path.clone(),
             body_limit: config.body_limit,
+            tls,
         })
+    }
+
+    /// Whether [`App::serve`] will speak HTTPS.
+    pub fn tls(&self) -> bool {
+        self.tls.is_some()
     }
 
     pub fn router(&self) -> axum::Router {
@@ -137,7 +151,7 @@ impl App {
     }
 
     /// Serves until `shutdown` resolves, then finishes in-flight requests and the delivery in
-    /// progress before returning.
+    /// progress before returning. Speaks HTTPS on `listener` when a certificate is configured.
     pub async fn serve(
         self,
         listener: TcpListener,
@@ -150,13 +164,23 @@ impl App {
         let worker = tokio::spawn(self.worker.clone().run(stopped(stop_rx.clone())));
         let pruner = tokio::spawn(prune_nonces(self.state.gateway.clone(), stopped(stop_rx)));
         let router = self.router();
-        let result = axum::serve(listener, router)
-            .with_graceful_shutdown(async move {
-                shutdown.await;
-                tracing::info!("shutting down: finishing in-flight requests");
-            })
-            .await
-            .context("serving HTTP");
+        let shutdown = async move {
+            shutdown.await;
+            tracing::info!("shutting down: finishing in-flight requests");
+        };
+        let result = match self.tls {
+            Some(tls) => {
+                axum::serve(TlsListener::new(listener, tls), router)
+                    .with_graceful_shutdown(shutdown)
+                    .await
+            }
+            None => {
+                axum::serve(listener, router)
+                    .with_graceful_shutdown(shutdown)
+                    .await
+            }
+        }
+        .context("serving HTTP");
         let _ = stop_tx.send(true);
         let _ = worker.await;
         let _ = pruner.await;
@@ -172,7 +196,8 @@ fn verify_policy(config: &Config) -> scheme_a::VerifyPolicy {
     policy
 }
 
-fn open_api_client(config: &Config, clock: SharedClock) -> anyhow::Result<OpenApiClient> {
+/// The open-API client `serve` uses (also built by `koogate doctor` to test the credentials).
+pub fn open_api_client(config: &Config, clock: SharedClock) -> anyhow::Result<OpenApiClient> {
     let url = config
         .openapi_url
         .clone()

@@ -3,6 +3,7 @@
 //! default-config` prints them. Secrets are wrapped so `Debug` never shows them.
 
 mod secrets;
+pub mod template;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -141,10 +142,11 @@ impl Default for Config {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read {path}: {source}")]
+    // The I/O error is part of the message, not a `source`, so chains do not print it twice.
+    #[error("cannot read {path}: {cause}")]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("invalid TOML in {path}: {message}")]
     Toml { path: PathBuf, message: String },
@@ -152,10 +154,10 @@ pub enum ConfigError {
     Env { name: String, message: String },
     #[error("{0}")]
     Invalid(String),
-    #[error("cannot store generated secrets in {path}: {source}")]
+    #[error("cannot store generated secrets in {path}: {cause}")]
     Secrets {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
 }
 
@@ -177,9 +179,9 @@ impl Config {
     }
 
     fn from_file(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        let text = std::fs::read_to_string(path).map_err(|cause| ConfigError::Read {
             path: path.into(),
-            source,
+            cause,
         })?;
         toml::from_str(&text).map_err(|e| ConfigError::Toml {
             path: path.into(),
@@ -245,7 +247,8 @@ impl Config {
             "TLS_CERT" => self.tls_cert = Some(PathBuf::from(value)),
             "TLS_KEY" => self.tls_key = Some(PathBuf::from(value)),
             // Variables read by other subcommands or by tests, not by the server.
-            "CONFIG" | "LOG" | "LOG_FORMAT" | "TEST_DATABASE_URL" | "SIGN_KEY" => {}
+            "CONFIG" | "LOG" | "LOG_FORMAT" | "TEST_DATABASE_URL" | "SIGN_KEY"
+            | "SANDBOX_ORDERS" => {}
             _ => tracing::warn!(variable = name, "ignoring unknown KOOGATE_ variable"),
         }
         Ok(())

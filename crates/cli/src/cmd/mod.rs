@@ -1,11 +1,15 @@
 //! Subcommands. Each returns the process exit code or an error that `main` prints to stderr
 //! with exit status 2.
 
+mod conform;
 mod crypto;
+mod default_config;
+mod doctor;
 mod input;
 mod logging;
 mod serve;
 mod sign;
+mod sim;
 mod verify;
 
 use std::process::ExitCode;
@@ -34,6 +38,18 @@ enum Command {
     /// Encrypt or decrypt a credential with KooGallery's AES-CBC scheme (`encryptType` 1 or 2).
     #[command(subcommand)]
     Crypto(crypto::CryptoCommand),
+    /// A local KooGallery: serve the open API, play every flow against a production interface
+    /// with KooGallery's retry schedule on a simulated clock (exit 0 when every flow ended
+    /// fulfilled, 1 otherwise, 2 usage error).
+    Sim(sim::SimArgs),
+    /// Check a production interface like the seller-center debugger, plus idempotency and
+    /// security cases (exit 0 all required cases pass, 1 some failed, 2 usage error).
+    Conform(conform::ConformArgs),
+    /// Check the configuration `koogate serve` would use, one line per check (exit 0 when nothing
+    /// failed, 1 otherwise); never prints secrets and generates none.
+    Doctor(doctor::DoctorArgs),
+    /// Print every setting with its default and environment variable, as a commented TOML file.
+    DefaultConfig(default_config::DefaultConfigArgs),
 }
 
 /// A failure that is reported on stderr with exit status 2.
@@ -60,6 +76,10 @@ pub fn run(cli: Cli) -> CmdResult {
         Command::Sign(cmd) => sign::run(cmd),
         Command::Verify(cmd) => verify::run(cmd),
         Command::Crypto(cmd) => crypto::run(cmd),
+        Command::Sim(args) => sim::run(args),
+        Command::Conform(args) => conform::run(args),
+        Command::Doctor(args) => doctor::run(args),
+        Command::DefaultConfig(args) => default_config::run(args),
     }
 }
 

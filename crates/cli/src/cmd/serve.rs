@@ -13,6 +13,7 @@ use koogate_gateway::clock::SystemClock;
 use koogate_gateway::config::{Config, GeneratedSecrets, Secret};
 use koogate_protocol::AccessKey;
 use koogate_sim::openapi::{OpenApiConfig, OpenApiHandle};
+use koogate_sim::orders::{OrderBook, OrderSpec, OrderType};
 
 use super::{CliError, CmdResult};
 
@@ -63,7 +64,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {}", config.listen))?;
     let addr = listener.local_addr()?;
-    banner(&config, addr, sandbox);
+    banner(&config, addr, sandbox, app.tls());
     app.serve(listener, shutdown_signal()).await
 }
 
@@ -72,8 +73,9 @@ async fn start_sandbox(
     config: &mut Config,
     generated: &GeneratedSecrets,
 ) -> anyhow::Result<OpenApiHandle> {
-    let sandbox =
-        OpenApiConfig::default().keys(&generated.sandbox_ak, AccessKey::new(&generated.sandbox_sk));
+    let sandbox = OpenApiConfig::default()
+        .keys(&generated.sandbox_ak, AccessKey::new(&generated.sandbox_sk))
+        .orders(sandbox_orders()?);
     let handle = koogate_sim::openapi::start(sandbox)
         .await
         .context("starting the embedded KooGallery sandbox")?;
@@ -83,8 +85,40 @@ async fn start_sandbox(
     Ok(handle)
 }
 
-fn banner(config: &Config, addr: std::net::SocketAddr, sandbox: bool) {
-    let url = format!("http://{addr}{}", config.produce_path);
+/// `KOOGATE_SANDBOX_ORDERS=<n>` (sandbox mode only): besides the nine `MOCK*` orders, the
+/// embedded sandbox holds `n` monthly periodic purchases `SANDBOX000000` … `SANDBOX{n-1}` (six
+/// digits, line `{orderId}-000001`), so that load and crash tests have more distinct purchases
+/// than the spec's debug orders. The ids are deterministic: a restarted server's sandbox knows
+/// the same orders (`crates/cli/tests/crash.rs` relies on it).
+const SANDBOX_ORDERS_VAR: &str = "KOOGATE_SANDBOX_ORDERS";
+const MAX_SANDBOX_ORDERS: usize = 1_000_000;
+
+fn sandbox_orders() -> anyhow::Result<OrderBook> {
+    let book = OrderBook::seeded();
+    let Ok(text) = std::env::var(SANDBOX_ORDERS_VAR) else {
+        return Ok(book);
+    };
+    let count = text
+        .trim()
+        .parse::<usize>()
+        .ok()
+        .filter(|n| *n <= MAX_SANDBOX_ORDERS)
+        .with_context(|| {
+            format!("{SANDBOX_ORDERS_VAR} must be a number of orders, at most {MAX_SANDBOX_ORDERS}")
+        })?;
+    for n in 0..count {
+        book.place_order(OrderSpec::new(OrderType::New).id(&format!("SANDBOX{n:06}")));
+    }
+    tracing::info!(
+        count,
+        "the sandbox also holds the orders SANDBOX000000 and up"
+    );
+    Ok(book)
+}
+
+fn banner(config: &Config, addr: std::net::SocketAddr, sandbox: bool, tls: bool) {
+    let scheme = if tls { "https" } else { "http" };
+    let url = format!("{scheme}://{addr}{}", config.produce_path);
     if sandbox {
         tracing::warn!(
             "=============================================================================="
@@ -106,7 +140,7 @@ fn banner(config: &Config, addr: std::net::SocketAddr, sandbox: bool) {
 }
 
 /// Hides a password in `scheme://user:password@host/...`.
-fn redact_url(url: &str) -> String {
+pub(super) fn redact_url(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme_end), Some(at)) if at > scheme_end => {
             let userinfo = &url[scheme_end + 3..at];

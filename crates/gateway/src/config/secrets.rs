@@ -49,28 +49,34 @@ impl GeneratedSecrets {
 
     /// Reads the file, or creates it with fresh random values. Returns whether it was created.
     pub fn load_or_create(data_dir: &Path) -> Result<(Self, bool), ConfigError> {
+        if let Some(secrets) = Self::load(data_dir)? {
+            return Ok((secrets, false));
+        }
         let path = Self::path(data_dir);
-        let err = |source| ConfigError::Secrets {
+        let err = |cause| ConfigError::Secrets {
             path: path.clone(),
-            source,
+            cause,
         };
+        std::fs::create_dir_all(data_dir).map_err(err)?;
+        let secrets = Self::generate();
+        let text =
+            toml::to_string(&secrets).map_err(|e| err(std::io::Error::other(e.to_string())))?;
+        write_private(&path, &text).map_err(err)?;
+        Ok((secrets, true))
+    }
+
+    /// Reads the file without creating anything (`koogate doctor`); `None` when it does not exist.
+    pub fn load(data_dir: &Path) -> Result<Option<Self>, ConfigError> {
+        let path = Self::path(data_dir);
         match std::fs::read_to_string(&path) {
-            Ok(text) => {
-                let secrets = toml::from_str(&text).map_err(|e| ConfigError::Toml {
+            Ok(text) => toml::from_str(&text)
+                .map(Some)
+                .map_err(|e| ConfigError::Toml {
                     path: path.clone(),
                     message: e.message().to_owned(),
-                })?;
-                Ok((secrets, false))
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                std::fs::create_dir_all(data_dir).map_err(err)?;
-                let secrets = Self::generate();
-                let text = toml::to_string(&secrets)
-                    .map_err(|e| err(std::io::Error::other(e.to_string())))?;
-                write_private(&path, &text).map_err(err)?;
-                Ok((secrets, true))
-            }
-            Err(e) => Err(err(e)),
+                }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(cause) => Err(ConfigError::Secrets { path, cause }),
         }
     }
 

@@ -1,8 +1,10 @@
 //! App info: what the buyer needs to use an instance (URLs and the first admin credentials).
 //! Stored sealed at rest; encrypted per `encryptType` only when it leaves in `queryInstance`.
 
+use koogate_protocol::crypto::credential::MAX_PLAINTEXT_BYTES;
 use rand::RngExt;
 
+use crate::config::CredentialEncryption;
 use crate::secret_box::{SecretBox, SecretBoxError};
 
 /// App info as the vendor reports it (hook answer or `POST /api/v1/instances/{id}/ready`):
@@ -15,11 +17,26 @@ pub const MAX_URL: usize = 512;
 pub const MAX_MEMO: usize = 1024;
 pub const MAX_PLAIN_CREDENTIAL: usize = 128;
 
-/// Refuses app info that KooGallery would reject, naming the field.
-pub fn validate(info: &AppInfo) -> Result<(), String> {
+/// Refuses app info that KooGallery would reject, naming the field. Credentials are measured
+/// as they will leave in `queryInstance` under `encryption`: in clear, 128 characters; encrypted,
+/// the IV and base64 must fit those 128, which leaves 79 bytes of plain text. (Checking only the
+/// plain length let a longer credential be stored, after which every `queryInstance` naming the
+/// instance failed with `000005` because the credential could not be encrypted.)
+pub fn validate(info: &AppInfo, encryption: CredentialEncryption) -> Result<(), String> {
     let too_long = |name: &str, value: &str, max: usize| {
         (value.encode_utf16().count() > max)
             .then(|| format!("{name} is longer than {max} characters"))
+    };
+    let credential = |name: &str, value: &str| match encryption {
+        CredentialEncryption::None => too_long(name, value, MAX_PLAIN_CREDENTIAL),
+        CredentialEncryption::Aes256 | CredentialEncryption::Aes128 => {
+            (value.len() > MAX_PLAINTEXT_BYTES).then(|| {
+                format!(
+                    "{name} is longer than {MAX_PLAINTEXT_BYTES} bytes, so encrypted it would not \
+                     fit the {MAX_PLAIN_CREDENTIAL} characters queryInstance allows"
+                )
+            })
+        }
     };
     if info.front_end_url.trim().is_empty() {
         return Err("frontEndUrl is required".to_owned());
@@ -34,10 +51,10 @@ pub fn validate(info: &AppInfo) -> Result<(), String> {
             .and_then(|v| too_long("memo", v, MAX_MEMO)),
         info.user_name
             .as_deref()
-            .and_then(|v| too_long("userName", v, MAX_PLAIN_CREDENTIAL)),
+            .and_then(|v| credential("userName", v)),
         info.password
             .as_deref()
-            .and_then(|v| too_long("password", v, MAX_PLAIN_CREDENTIAL)),
+            .and_then(|v| credential("password", v)),
     ];
     checks.into_iter().flatten().next().map_or(Ok(()), Err)
 }
@@ -98,7 +115,7 @@ mod tests {
             Some("https://app.example.com/admin/abc")
         );
         assert_ne!(a.password, p.provision("abc").password);
-        assert!(validate(&a).is_ok());
+        assert!(validate(&a, CredentialEncryption::Aes256).is_ok());
     }
 
     #[test]
@@ -110,12 +127,40 @@ mod tests {
             password: None,
             memo: None,
         };
-        assert!(validate(&a).unwrap_err().contains("frontEndUrl"));
+        assert!(
+            validate(&a, CredentialEncryption::Aes256)
+                .unwrap_err()
+                .contains("frontEndUrl")
+        );
         a.front_end_url = String::new();
-        assert!(validate(&a).is_err());
+        assert!(validate(&a, CredentialEncryption::Aes256).is_err());
         a.front_end_url = "https://x".into();
         a.memo = Some("中".repeat(1025));
-        assert!(validate(&a).unwrap_err().contains("memo"));
+        assert!(
+            validate(&a, CredentialEncryption::Aes256)
+                .unwrap_err()
+                .contains("memo")
+        );
+    }
+
+    #[test]
+    fn credentials_must_fit_once_encrypted() {
+        let mut a = BuiltinProvisioner {
+            frontend_url_template: "https://x/{instanceId}".into(),
+            admin_url_template: None,
+        }
+        .provision("i");
+        a.password = Some("p".repeat(MAX_PLAINTEXT_BYTES));
+        assert!(validate(&a, CredentialEncryption::Aes128).is_ok());
+        a.password = Some("p".repeat(MAX_PLAINTEXT_BYTES + 1));
+        assert!(
+            validate(&a, CredentialEncryption::Aes256)
+                .unwrap_err()
+                .contains("password")
+        );
+        assert!(validate(&a, CredentialEncryption::None).is_ok());
+        a.password = Some("p".repeat(MAX_PLAIN_CREDENTIAL + 1));
+        assert!(validate(&a, CredentialEncryption::None).is_err());
     }
 
     #[test]

@@ -82,7 +82,7 @@ impl DeliveryEffects for ProvisionEffects {
         else {
             return Ok(None);
         };
-        if let Err(problem) = app_info::validate(&info) {
+        if let Err(problem) = app_info::validate(&info, self.gateway.settings.encryption) {
             tracing::warn!(
                 event_id = event.event_id,
                 problem,

@@ -180,7 +180,7 @@ pub async fn mark_ready(
 ) -> Result<Json<InstanceView>, ApiError> {
     let info: AppInfo = serde_json::from_slice(&body)
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_app_info", e.to_string()))?;
-    app_info::validate(&info).map_err(|problem| {
+    app_info::validate(&info, state.gateway.settings.encryption).map_err(|problem| {
         ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_app_info",

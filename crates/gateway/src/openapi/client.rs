@@ -1,5 +1,6 @@
 //! Signing, sending and host fallback, shared by every open API.
 
+use crate::error_chain::error_chain;
 use std::fmt;
 use std::time::Duration;
 
@@ -242,20 +243,6 @@ pub(super) fn encode_component(text: &str) -> String {
         }
     }
     out
-}
-
-/// `outer: cause: root cause`, skipping repeats.
-fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts: Vec<String> = vec![err.to_string()];
-    let mut source = err.source();
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if parts.last() != Some(&text) {
-            parts.push(text);
-        }
-        source = cause.source();
-    }
-    parts.join(": ")
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Where outbox events go: the vendor's webhook ([`HookSink`]), or nowhere when no hook is
 //! configured and the built-in provisioner does the work ([`NullSink`]).
 
+use crate::error_chain::error_chain;
 use std::fmt;
 use std::time::Duration;
 
@@ -231,20 +232,6 @@ fn transport_failure(err: reqwest::Error, timeout: Duration) -> Failure {
     } else {
         Failure::retryable(message)
     }
-}
-
-/// `outer: cause: root cause`, skipping repeats. The URL is stripped by the caller.
-fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts: Vec<String> = vec![err.to_string()];
-    let mut source = err.source();
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if parts.last() != Some(&text) {
-            parts.push(text);
-        }
-        source = cause.source();
-    }
-    parts.join(": ")
 }
 
 /// Reads at most `cap` bytes of the body and drops the rest unread.

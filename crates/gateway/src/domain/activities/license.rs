@@ -90,16 +90,49 @@ pub async fn update_code_status(
     req: &UpdateLicenseCodeStatus,
     test: bool,
 ) -> Result<Answer, Failure> {
-    // A FREEZE after an UNFREEZE is a new change, so the key carries a time bucket: repeats of the
-    // same call within a day collapse, a later expiry freezes again.
-    let day = gw.clock.now().format("%Y%m%d");
-    let key = format!(
-        "updateLicenseCodeStatus:{}:{}:{day}",
-        req.license.as_str(),
-        req.status.as_str()
-    );
-    let data = json!({"action": "status", "status": req.status.as_str()});
-    license_code_change(gw, key, req.license.as_str(), test, data).await
+    // Idempotent on the code's state, as instance status changes are: koogate keeps no table of
+    // license codes, so the state is the last status change it forwarded. A repeat (same status
+    // as the last change) is acknowledged without a new event; a change gets a key naming the
+    // change it follows, so concurrent copies of it still collapse into one event while a
+    // FREEZE after an UNFREEZE is new. (The key used to carry the day instead, which dropped a
+    // FREEZE → UNFREEZE → FREEZE within one day: the vendor's last word was "unfrozen" while
+    // KooGallery had frozen the code.)
+    let license = req.license.as_str();
+    let status = req.status.as_str();
+    let last = last_status_change(gw, license).await?;
+    if let Some((_, last_status)) = &last
+        && last_status == status
+    {
+        return Ok(success(gw));
+    }
+    let after = last.map_or_else(|| "none".to_owned(), |(event_id, _)| event_id);
+    let key = format!("updateLicenseCodeStatus:{license}:{status}:after:{after}");
+    let data = json!({"action": "status", "status": status});
+    license_code_change(gw, key, license, test, data).await
+}
+
+/// How many of a code's newest events are searched for its last status change. A code changes
+/// a few times a year (renewals, freezes), so this is decades of history.
+const STATUS_HISTORY: i64 = 500;
+
+/// The event id and status of the last status change forwarded for `license`, if any.
+async fn last_status_change(
+    gw: &Gateway,
+    license: &str,
+) -> Result<Option<(String, String)>, Failure> {
+    let events = gw
+        .store
+        .list_events(Some(&format!("license:{license}")), STATUS_HISTORY)
+        .await?;
+    // Newest first; payloads are ours, so one that does not parse is simply not a status change.
+    Ok(events.into_iter().find_map(|event| {
+        let payload: Value = serde_json::from_str(&event.payload).ok()?;
+        let data = &payload["data"];
+        if data["action"] != "status" {
+            return None;
+        }
+        Some((event.event_id, data["status"].as_str()?.to_owned()))
+    }))
 }
 
 pub async fn release_code(

@@ -25,9 +25,13 @@ pub async fn run(gw: &Gateway, req: &NewInstance, test: bool) -> Result<Answer, 
     if let Some(stored) = gw.store.find_response(&response_key).await? {
         return Ok(Answer::replayed(stored.body));
     }
+    // Ask for the line only when KooGallery named one. The legacy rich body names none, and
+    // `line_id` then falls back to the order id, which is a key here but not a line the order
+    // query knows: asking for it made every legacy call fail with 000005. Without a line the
+    // query returns the whole order, and `FetchedOrder::line` picks its only line.
     let order = gw
         .orders
-        .query_order(order_id, Some(line_id))
+        .query_order(order_id, req.order_line_id())
         .await
         .map_err(|e| Failure::Internal(format!("order query: {e}")))?;
     let plan = Plan::from_order(&order, order_id, line_id)?;

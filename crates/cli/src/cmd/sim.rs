@@ -1,0 +1,279 @@
+//! `koogate sim`: a local KooGallery. Serves the open API a target queries orders from, plays
+//! the chosen flows against the target with correctly signed requests and KooGallery's retry
+//! schedule on a simulated clock, prints a timeline, and exits 0 when every flow ended fulfilled
+//! (1 otherwise, 2 on usage errors). The simulator itself lives in `koogate_sim`.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+use koogate_protocol::AccessKey;
+use koogate_sim::handle::{Sim, SimConfig, SimHandle};
+use koogate_sim::openapi::OpenApiConfig;
+use koogate_sim::retry::{CallKind, RetryPolicy};
+use koogate_sim::scenario::{
+    BusinessErrors, EngineOptions, Flow, FlowOutcome, FlowReport, SimClock, Target, Trigger, flows,
+};
+
+use super::{CliError, CmdResult, input};
+
+#[derive(Debug, Args)]
+pub struct SimArgs {
+    /// The production interface URL, as registered in the seller center.
+    #[arg(long, required_unless_present = "list")]
+    target: Option<String>,
+    /// The access key bound to the basic interfaces (`KOOGATE_ACCESS_KEY`); never printed.
+    #[arg(
+        long,
+        env = "KOOGATE_ACCESS_KEY",
+        hide_env_values = true,
+        required_unless_present = "list"
+    )]
+    key: Option<String>,
+    /// A flow name (see --list) or `all`; may be repeated.
+    #[arg(long, default_value = "all")]
+    flow: Vec<String>,
+    /// Address of the simulated open API (and of the inspection API under /__sim/).
+    #[arg(long, default_value = "127.0.0.1:9090")]
+    listen: SocketAddr,
+    /// Open-API AK the target signs order queries with (`KOOGATE_SIM_AK`); random when unset.
+    #[arg(long, env = "KOOGATE_SIM_AK")]
+    openapi_ak: Option<String>,
+    /// Open-API SK (`KOOGATE_SIM_SK`); random when unset.
+    #[arg(long, env = "KOOGATE_SIM_SK", hide_env_values = true)]
+    openapi_sk: Option<String>,
+    /// Write every exchange, message, order and flow report as JSON to this file.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Per-call timeout in seconds (KooGallery production: 5; the seller-center debugger: 20).
+    #[arg(long, default_value_t = 5.0)]
+    timeout_secs: f64,
+    /// Send `testFlag: "1"` like the debugger (production calls omit it).
+    #[arg(long)]
+    test_flag: bool,
+    /// What an unaccepted resultCode (say 000100) does: retried like a failure, or ends the
+    /// schedule at once. The spec does not say.
+    #[arg(long, value_enum, default_value_t = BusinessErrorsArg::Retry)]
+    business_errors: BusinessErrorsArg,
+    /// Call expiry (updateInstanceStatus) and release once, without the 1-hour retry (the
+    /// "调用1次" reading of some SaaS-center revisions).
+    #[arg(long)]
+    expiry_release_once: bool,
+    /// Accept any TLS certificate (local HTTPS targets with self-signed certificates).
+    #[arg(long)]
+    insecure: bool,
+    /// After the flows, keep the simulator (open API, inspection API, manual retrigger) running
+    /// until Ctrl-C.
+    #[arg(long)]
+    keep_serving: bool,
+    /// List the flows and exit.
+    #[arg(long)]
+    list: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum BusinessErrorsArg {
+    Retry,
+    Stop,
+}
+
+pub fn run(args: SimArgs) -> CmdResult {
+    let clock = SimClock::starting_now();
+    if args.list {
+        for flow in flows::all(clock.start()) {
+            println!("{:<18} {}", flow.name, flow.summary);
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let chosen = choose_flows(&args.flow, &clock)?;
+    let config = config(&args, clock)?;
+    let runtime = tokio::runtime::Runtime::new()
+        .map_err(|e| CliError::new(format!("cannot start the runtime: {e}")))?;
+    runtime.block_on(simulate(&args, config, &chosen))
+}
+
+fn choose_flows(names: &[String], clock: &SimClock) -> Result<Vec<Flow>, CliError> {
+    if names.iter().any(|n| n == "all") {
+        return Ok(flows::all(clock.start()));
+    }
+    names
+        .iter()
+        .map(|name| {
+            flows::by_name(name, clock.start()).ok_or_else(|| {
+                CliError::new(format!(
+                    "unknown flow `{name}`; one of: all, {}",
+                    flows::NAMES.join(", ")
+                ))
+            })
+        })
+        .collect()
+}
+
+fn config(args: &SimArgs, clock: SimClock) -> Result<SimConfig, CliError> {
+    let url = args.target.clone().unwrap_or_default();
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return Err(CliError::new(format!(
+            "--target `{url}` must start with http:// or https://"
+        )));
+    }
+    let key = input::key(args.key.as_deref().unwrap_or_default())?;
+    let timeout = Duration::try_from_secs_f64(args.timeout_secs)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| CliError::new("--timeout-secs must be a positive number of seconds"))?;
+    let mut policies = HashMap::new();
+    if args.expiry_release_once {
+        policies.insert(CallKind::Expiry, RetryPolicy::ONCE);
+        policies.insert(CallKind::Release, RetryPolicy::ONCE);
+    }
+    let options = EngineOptions {
+        timeout,
+        policies,
+        test_flag: args.test_flag.then(|| "1".to_owned()),
+        business_errors: match args.business_errors {
+            BusinessErrorsArg::Retry => BusinessErrors::Retry,
+            BusinessErrorsArg::Stop => BusinessErrors::Stop,
+        },
+        accept_invalid_certs: args.insecure,
+        ..EngineOptions::default()
+    };
+    let mut openapi = OpenApiConfig::default();
+    match (&args.openapi_ak, &args.openapi_sk) {
+        (Some(ak), Some(sk)) if !ak.is_empty() && !sk.is_empty() => {
+            openapi = openapi.keys(ak, AccessKey::new(sk));
+        }
+        (None, None) => {}
+        _ => {
+            return Err(CliError::new(
+                "--openapi-ak and --openapi-sk go together (both non-empty, or neither)",
+            ));
+        }
+    }
+    Ok(SimConfig {
+        target: Target { url, key },
+        clock,
+        options,
+        openapi,
+    })
+}
+
+async fn simulate(args: &SimArgs, mut config: SimConfig, chosen: &[Flow]) -> CmdResult {
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| CliError::new(format!("cannot listen on {}: {e}", args.listen)))?;
+    config.openapi = config.openapi.listener(listener);
+    let target = config.target.url.clone();
+    let sim = Sim::start(config)
+        .await
+        .map_err(|e| CliError::new(format!("cannot start the simulator: {e}")))?;
+    print_banner(&sim, &target);
+    let mut fulfilled = 0;
+    for flow in chosen {
+        let report = sim.run_flow(flow).await;
+        print_timeline(&sim, flow, &report);
+        fulfilled += usize::from(report.fulfilled());
+    }
+    println!("\n{fulfilled} of {} flows fulfilled", chosen.len());
+    if let Some(path) = &args.json {
+        sim.export_json(path)
+            .map_err(|e| CliError::new(format!("cannot write {}: {e}", path.display())))?;
+        println!("record written to {}", path.display());
+    }
+    if args.keep_serving {
+        let url = sim.openapi_url();
+        println!("simulator still running (Ctrl-C to stop):");
+        println!("  GET {url}/__sim/messages, POST {url}/__sim/messages/{{id}}/retrigger");
+        let _ = tokio::signal::ctrl_c().await;
+    }
+    Ok(if fulfilled == chosen.len() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// What the target must be configured with. The open-API SK is printed on purpose: it is a
+/// throwaway credential of the simulator that the operator has to copy; `--key` never is.
+fn print_banner(sim: &SimHandle, target: &str) {
+    println!("koogate sim → {target}");
+    println!("  open API for the target's order queries (查询订单) and license uploads:");
+    println!("    URL {}", sim.openapi_url());
+    println!("    AK  {}", sim.ak());
+    println!("    SK  {}", sim.sk().expose());
+    println!(
+        "  koogate serve: KOOGATE_OPENAPI_URL={} KOOGATE_AK={} KOOGATE_SK=<the SK above>",
+        sim.openapi_url(),
+        sim.ak()
+    );
+    println!("  retries run on a simulated clock: hours of KooGallery retries take seconds.");
+}
+
+fn trigger(trigger: Trigger) -> &'static str {
+    match trigger {
+        Trigger::Scheduled => "scheduled",
+        Trigger::Poll => "poll",
+        Trigger::Manual => "manual",
+    }
+}
+
+/// One line per exchange: virtual time since the simulator started, step, activity, attempt,
+/// verdict; then how the flow ended.
+fn print_timeline(sim: &SimHandle, flow: &Flow, report: &FlowReport) {
+    println!("\n▶ {} — {}", flow.name, flow.summary);
+    let start = sim.clock().start();
+    for exchange in sim.exchanges().iter().filter(|e| e.flow == flow.name) {
+        let elapsed = (exchange.at - start).num_seconds().max(0);
+        let verdict = match exchange.verdicts.iter().find(|v| !v.ok) {
+            None => format!(
+                "ok {}",
+                exchange
+                    .response
+                    .as_ref()
+                    .and_then(|r| r.result_code.as_deref())
+                    .unwrap_or_default()
+            ),
+            Some(check) => format!(
+                "FAIL {}: {}",
+                check.name,
+                check.detail.as_deref().unwrap_or_default()
+            ),
+        };
+        println!(
+            "  T+{:>2}:{:02}:{:02}  step {} {:<24} {:<9} #{:<3} {verdict}",
+            elapsed / 3600,
+            elapsed / 60 % 60,
+            elapsed % 60,
+            exchange.step,
+            exchange.activity,
+            trigger(exchange.trigger),
+            exchange.attempt,
+        );
+    }
+    match &report.outcome {
+        FlowOutcome::Fulfilled => println!(
+            "  ✔ fulfilled{}",
+            report
+                .instance_id
+                .as_deref()
+                .map(|id| format!(" (instance {id})"))
+                .unwrap_or_default()
+        ),
+        FlowOutcome::Failed {
+            step,
+            activity,
+            refunded,
+        } => {
+            let message = report.steps.last().and_then(|s| s.message);
+            println!(
+                "  ✘ failed at step {step} ({activity}){}{}",
+                if *refunded { ": order refunded" } else { "" },
+                message
+                    .map(|id| format!("; seller-center message #{id}"))
+                    .unwrap_or_default()
+            );
+        }
+    }
+}

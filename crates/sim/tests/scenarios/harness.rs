@@ -1,0 +1,144 @@
+//! The real koogate gateway in-process as the scenario target, on a temp-file SQLite database,
+//! with its clock following the simulator's virtual clock (so scheme-A timestamps signed in
+//! virtual time stay inside the gateway's ±60 s window), behind a switch that makes it answer
+//! HTTP 503 while "down".
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use axum::extract::Request;
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::IntoResponse;
+use chrono::{DateTime, TimeZone, Utc};
+use koogate_gateway::app::{App, Options};
+use koogate_gateway::clock::ManualClock;
+use koogate_gateway::config::{Config, Secret};
+use koogate_gateway::secret_box::SecretBox;
+use koogate_protocol::AccessKey;
+use koogate_sim::handle::{Sim, SimConfig, SimHandle};
+use koogate_sim::openapi::OpenApiConfig;
+use koogate_sim::scenario::{EngineOptions, SigningTime, SimClock, Target};
+use tokio::net::TcpListener;
+
+pub const KEY: &str = "scenario-test-access-key-0001";
+
+/// 2025-03-01T08:00:00Z.
+pub fn start_time() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2025, 3, 1, 8, 0, 0).unwrap()
+}
+
+/// A temp SQLite file, removed (with its WAL companions) on drop.
+pub struct TempDb(PathBuf);
+
+impl Drop for TempDb {
+    fn drop(&mut self) {
+        for suffix in ["", "-wal", "-shm"] {
+            let mut path = self.0.clone().into_os_string();
+            path.push(suffix);
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+/// The simulator, and the gateway it plays against.
+pub struct Rig {
+    pub sim: SimHandle,
+    /// While true the gateway answers every request with HTTP 503.
+    pub down: Arc<AtomicBool>,
+    pub addr: SocketAddr,
+    app: Option<App>,
+    _db: TempDb,
+}
+
+impl Rig {
+    /// Gateway served at once (behind the 503 switch, initially up).
+    pub async fn up(options: EngineOptions) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut rig = Self::build(listener.local_addr().unwrap(), options).await;
+        rig.serve(listener);
+        rig
+    }
+
+    /// Nothing listens on the target's port until [`Rig::come_up`].
+    pub async fn unreachable(options: EngineOptions) -> Self {
+        let addr = {
+            let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            probe.local_addr().unwrap()
+        };
+        Self::build(addr, options).await
+    }
+
+    /// Starts serving the gateway on the port that was closed.
+    pub async fn come_up(&mut self) {
+        let listener = TcpListener::bind(self.addr).await.unwrap();
+        self.serve(listener);
+    }
+
+    async fn build(addr: SocketAddr, mut options: EngineOptions) -> Self {
+        let gateway_clock = ManualClock::new(start_time());
+        let follower = gateway_clock.clone();
+        let clock = SimClock::new(start_time()).on_change(move |t| follower.set(t));
+        options.signing = SigningTime::Virtual;
+        let target = Target {
+            url: format!("http://{addr}/produce"),
+            key: AccessKey::new(KEY),
+        };
+        let sim = Sim::start(SimConfig {
+            target,
+            clock,
+            options,
+            openapi: OpenApiConfig::default(),
+        })
+        .await
+        .unwrap();
+        let name = format!("koogate-scenarios-{}.db", uuid::Uuid::new_v4().simple());
+        let db = TempDb(std::env::temp_dir().join(name));
+        let config = Config {
+            data_dir: std::env::temp_dir(),
+            database_url: Some(Secret::new(format!("sqlite://{}", db.0.display()))),
+            access_key: Some(Secret::new(KEY)),
+            api_token: Some(Secret::new("scenario-test-token")),
+            master_key: Some(Secret::new(SecretBox::generate_key())),
+            hook_secret: Some(Secret::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")),
+            openapi_url: Some(sim.openapi_url()),
+            ak: Some(sim.ak().to_owned()),
+            sk: Some(Secret::new(sim.sk().expose())),
+            ..Config::default()
+        };
+        let options = Options {
+            clock: Arc::new(gateway_clock),
+            metrics: None,
+            sandbox: true,
+            order_source: None,
+        };
+        let app = App::build(&config, options).await.unwrap();
+        Self {
+            sim,
+            down: Arc::new(AtomicBool::new(false)),
+            addr,
+            app: Some(app),
+            _db: db,
+        }
+    }
+
+    fn serve(&mut self, listener: TcpListener) {
+        let app = self.app.take().expect("the gateway is served once");
+        let down = self.down.clone();
+        let router = app.router().layer(axum::middleware::from_fn(
+            move |req: Request, next: Next| {
+                let down = down.clone();
+                async move {
+                    if down.load(Ordering::SeqCst) {
+                        (StatusCode::SERVICE_UNAVAILABLE, "down for maintenance").into_response()
+                    } else {
+                        next.run(req).await
+                    }
+                }
+            },
+        ));
+        tokio::spawn(async move { axum::serve(listener, router).await });
+    }
+}
