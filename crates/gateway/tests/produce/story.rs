@@ -196,6 +196,13 @@ async fn core_story(app: TestApp) {
         .assert_code("000003");
     let late_change = app.place_order(change_order());
     app.upgrade(&id, &late_change).await.assert_code("000003");
+    app.change_check(&id).await.assert_code("000003");
+    app.call(json!({
+        "activity": "getLicenseAsync", "instanceId": id, "eventId": "evt-after-release",
+        "effectiveTime": "2025-03-01 08:00:00 z", "expireTime": "2025-04-01 23:59:59 z",
+    }))
+    .await
+    .assert_code("000003");
     let query = app.query(&[&id]).await;
     query.assert_code("000000");
     assert!(query.json()["info"][0].get("appInfo").is_none());

@@ -6,12 +6,18 @@ use koogate_protocol::ResultCode;
 use koogate_protocol::messages::instance::ChangeInstanceCheck;
 
 use super::success;
-use crate::domain::Gateway;
 use crate::domain::replies::{Answer, Failure};
+use crate::domain::{Gateway, lifecycle};
 
 pub async fn run(gw: &Gateway, req: &ChangeInstanceCheck) -> Result<Answer, Failure> {
     let instance_id = req.instance_id.as_str();
-    if gw.store.get_instance(instance_id).await?.is_none() {
+    // A released instance is gone for KooGallery, as for renewals and upgrades.
+    let live = gw
+        .store
+        .get_instance(instance_id)
+        .await?
+        .filter(|i| lifecycle::accepts_order_changes(i.status));
+    if live.is_none() {
         return Err(Failure::InstanceNotFound(instance_id.to_owned()));
     }
     if gw.settings.change_check_default {

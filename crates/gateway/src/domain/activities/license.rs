@@ -14,9 +14,9 @@ use koogate_protocol::messages::license_code::{
 use serde_json::{Value, json};
 
 use super::success;
-use crate::domain::Gateway;
 use crate::domain::events::{self, kind};
 use crate::domain::replies::{Answer, Failure};
+use crate::domain::{Gateway, lifecycle};
 use crate::store::{Commit, CommitOutcome};
 
 pub async fn get_license_async(
@@ -34,6 +34,7 @@ pub async fn get_license_async(
         .store
         .get_instance(instance_id)
         .await?
+        .filter(|i| lifecycle::accepts_order_changes(i.status))
         .ok_or_else(|| Failure::InstanceNotFound(instance_id.to_owned()))?;
     let effective = req
         .effective_at()
