@@ -201,6 +201,12 @@ impl SimHandle {
         self.openapi.uploads()
     }
 
+    /// The open API's shared state: keys, and the latency injection fault tests use
+    /// ([`OpenApiState::set_latency`]).
+    pub fn openapi(&self) -> &OpenApiState {
+        &self.openapi
+    }
+
     /// Every open-API request the target made (order queries, uploads).
     pub fn openapi_exchanges(&self) -> Vec<openapi::Exchange> {
         self.openapi.exchanges()

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod conform;
+pub mod faults;
 pub mod handle;
 pub mod message_log;
 pub mod openapi;

@@ -13,7 +13,9 @@
 //! before any authentication. Every request lands in an exchange log that tests can read.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::time::Duration;
 
 use axum::Router;
 use axum::handler::Handler;
@@ -80,6 +82,8 @@ pub struct OpenApiState {
     orders: OrderBook,
     uploads: Arc<Mutex<Vec<Upload>>>,
     exchanges: Arc<Mutex<Vec<Exchange>>>,
+    /// Added before every routed request is handled, in milliseconds (see [`Self::set_latency`]).
+    latency_ms: Arc<AtomicU64>,
 }
 
 impl OpenApiState {
@@ -91,7 +95,20 @@ impl OpenApiState {
             orders,
             uploads: Arc::default(),
             exchanges: Arc::default(),
+            latency_ms: Arc::default(),
         }
+    }
+
+    /// Makes every open-API answer (order query, upload) at least this slow, from the next
+    /// request on; zero turns it off. Fault tests use it so that a vendor's `newInstance`,
+    /// which queries the order inside the call, outlasts a short KooGallery client timeout.
+    pub fn set_latency(&self, latency: Duration) {
+        let ms = u64::try_from(latency.as_millis()).unwrap_or(u64::MAX);
+        self.latency_ms.store(ms, Ordering::Relaxed);
+    }
+
+    pub fn latency(&self) -> Duration {
+        Duration::from_millis(self.latency_ms.load(Ordering::Relaxed))
     }
 
     /// Accepts requests signed with this AK/SK pair (replacing an earlier SK for the same AK).
@@ -149,6 +166,19 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// The injected latency, before anything else: the marketplace is slow, not the simulator's log.
+async fn delay(
+    axum::extract::State(state): axum::extract::State<OpenApiState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let latency = state.latency();
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    next.run(request).await
+}
+
 /// The open-API routes with APIG verification and the exchange log.
 ///
 /// Verification wraps each handler rather than the routes, so that routing (including "right
@@ -167,5 +197,6 @@ pub fn router(state: OpenApiState) -> Router {
         )
         .fallback(apig_auth::not_found)
         .layer(from_fn_with_state(state.clone(), record::log_exchange))
+        .layer(from_fn_with_state(state.clone(), delay))
         .with_state(state)
 }

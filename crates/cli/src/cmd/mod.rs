@@ -1,9 +1,11 @@
 //! Subcommands. Each returns the process exit code or an error that `main` prints to stderr
 //! with exit status 2.
 
+mod bench;
 mod conform;
 mod crypto;
 mod default_config;
+mod demo;
 mod doctor;
 mod input;
 mod logging;
@@ -50,6 +52,13 @@ enum Command {
     Doctor(doctor::DoctorArgs),
     /// Print every setting with its default and environment variable, as a commented TOML file.
     DefaultConfig(default_config::DefaultConfigArgs),
+    /// Start the gateway and a simulated KooGallery together and play a purchase's whole life
+    /// through them, printing a timeline (the first thing to run; exit 0 when every call
+    /// succeeded).
+    Demo(demo::DemoArgs),
+    /// Throughput and latency of `koogate serve`, each as a ratio to a ceiling measured in the
+    /// same run (exit 0 when every request was answered as expected, 1 otherwise).
+    Bench(bench::BenchArgs),
 }
 
 /// A failure that is reported on stderr with exit status 2.
@@ -80,6 +89,8 @@ pub fn run(cli: Cli) -> CmdResult {
         Command::Conform(args) => conform::run(args),
         Command::Doctor(args) => doctor::run(args),
         Command::DefaultConfig(args) => default_config::run(args),
+        Command::Demo(args) => demo::run(args),
+        Command::Bench(args) => bench::run(args),
     }
 }
 

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 use koogate_protocol::AccessKey;
+use koogate_sim::faults::{self, Faults};
 use koogate_sim::handle::{Sim, SimConfig, SimHandle};
 use koogate_sim::openapi::OpenApiConfig;
 use koogate_sim::retry::{CallKind, RetryPolicy};
@@ -69,6 +70,12 @@ pub struct SimArgs {
     /// until Ctrl-C.
     #[arg(long)]
     keep_serving: bool,
+    /// Inject a fault into every step call; repeatable: duplicate, concurrent=N, reorder,
+    /// timeout=MS, skew=SECS, replay, tamper-body, tamper-signature. The extra exchanges are
+    /// judged by what the target must do (same answer, or a 000001 refusal); exit 1 when one
+    /// of those expectations failed.
+    #[arg(long = "fault", value_name = "FAULT")]
+    faults: Vec<String>,
     /// List the flows and exit.
     #[arg(long)]
     list: bool,
@@ -129,8 +136,15 @@ fn config(args: &SimArgs, clock: SimClock) -> Result<SimConfig, CliError> {
         policies.insert(CallKind::Expiry, RetryPolicy::ONCE);
         policies.insert(CallKind::Release, RetryPolicy::ONCE);
     }
+    let faults = Faults::parse(&args.faults).map_err(|e| CliError::new(e.to_string()))?;
+    if faults.client_timeout.is_some_and(|short| short >= timeout) {
+        return Err(CliError::new(
+            "--fault timeout=MS must be shorter than --timeout-secs",
+        ));
+    }
     let options = EngineOptions {
         timeout,
+        faults,
         policies,
         test_flag: args.test_flag.then(|| "1".to_owned()),
         business_errors: match args.business_errors {
@@ -177,6 +191,7 @@ async fn simulate(args: &SimArgs, mut config: SimConfig, chosen: &[Flow]) -> Cmd
         fulfilled += usize::from(report.fulfilled());
     }
     println!("\n{fulfilled} of {} flows fulfilled", chosen.len());
+    let held = print_fault_summary(&sim);
     if let Some(path) = &args.json {
         sim.export_json(path)
             .map_err(|e| CliError::new(format!("cannot write {}: {e}", path.display())))?;
@@ -188,7 +203,7 @@ async fn simulate(args: &SimArgs, mut config: SimConfig, chosen: &[Flow]) -> Cmd
         println!("  GET {url}/__sim/messages, POST {url}/__sim/messages/{{id}}/retrigger");
         let _ = tokio::signal::ctrl_c().await;
     }
-    Ok(if fulfilled == chosen.len() {
+    Ok(if fulfilled == chosen.len() && held {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
@@ -209,6 +224,35 @@ fn print_banner(sim: &SimHandle, target: &str) {
         sim.ak()
     );
     println!("  retries run on a simulated clock: hours of KooGallery retries take seconds.");
+    for line in sim.engine().options().faults.describe() {
+        println!("  fault {line}");
+    }
+}
+
+/// The verdicts of the exchanges faults added; `true` when every expectation held.
+fn print_fault_summary(sim: &SimHandle) -> bool {
+    let exchanges = sim.exchanges();
+    let injected = exchanges.iter().filter(|e| e.fault.is_some()).count();
+    if injected == 0 {
+        return true;
+    }
+    let failed = faults::violations(&exchanges);
+    println!(
+        "{} of {injected} fault exchanges met their expectation",
+        injected - failed.len()
+    );
+    for record in &failed {
+        let why = record.verdicts.iter().find(|v| !v.ok);
+        println!(
+            "  ✘ #{} {} {}: {}",
+            record.id,
+            record.flow,
+            record.fault.map(|f| f.label()).unwrap_or_default(),
+            why.map(|v| format!("{} {}", v.name, v.detail.as_deref().unwrap_or_default()))
+                .unwrap_or_default()
+        );
+    }
+    failed.is_empty()
 }
 
 fn trigger(trigger: Trigger) -> &'static str {
@@ -241,8 +285,12 @@ fn print_timeline(sim: &SimHandle, flow: &Flow, report: &FlowReport) {
                 check.detail.as_deref().unwrap_or_default()
             ),
         };
+        let fault = exchange
+            .fault
+            .map(|f| format!("[{}] ", f.label()))
+            .unwrap_or_default();
         println!(
-            "  T+{:>2}:{:02}:{:02}  step {} {:<24} {:<9} #{:<3} {verdict}",
+            "  T+{:>2}:{:02}:{:02}  step {} {:<24} {:<9} #{:<3} {fault}{verdict}",
             elapsed / 3600,
             elapsed / 60 % 60,
             elapsed % 60,

@@ -3,12 +3,12 @@
 //! Every check returns violations instead of panicking, so that a test can also show that a
 //! damaged store is caught (`checker_detects_lost_acknowledged_instance`).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::receiver::Arrival;
+use super::receiver::{Arrival, Receiver};
 use super::workload::{self, CallKind, CallRecord, Expect, Outcome, Purchase, RETRY_CODE, Target};
 
 /// Violation kinds: stable names the tests match on.
@@ -392,22 +392,43 @@ fn outbox_depth(metrics: &str) -> Option<f64> {
         .and_then(|line| line.split_whitespace().last()?.parse().ok())
 }
 
-/// Waits until every event of these instances is delivered (or dead), at most until
-/// `deadline`. Cheap polls of the `koogate_outbox_depth` gauge first, then a full sweep to be
-/// sure. Returns the last sweep and whether the outbox drained.
+/// The outbox once drained.
+#[derive(Debug)]
+pub struct Drained {
+    /// Every event of the swept instances, oldest first per instance.
+    pub events: BTreeMap<String, Vec<StoredEvent>>,
+    /// Whether every one of them was delivered (or parked dead) before the deadline.
+    pub settled: bool,
+    /// The receiver's log as it was just before the last sweep began: each of these deliveries
+    /// was committed before it was sent, so the sweep must find it.
+    pub arrivals_before: Vec<Arrival>,
+}
+
+/// Waits until every event of these instances (and of every instance the receiver heard of) is
+/// delivered or dead, at most until `deadline`. Cheap polls of the `koogate_outbox_depth` gauge
+/// first, then a full sweep to be sure.
 pub async fn drain(
     target: &Target,
+    receiver: &Receiver,
     instances: &[String],
     deadline: Instant,
-) -> Result<(BTreeMap<String, Vec<StoredEvent>>, bool), String> {
+) -> Result<Drained, String> {
     loop {
         let depth = outbox_depth(&target.metrics().await);
         let timed_out = Instant::now() > deadline;
         if depth.is_none_or(|d| d == 0.0) || timed_out {
-            let events = sweep(target, instances).await?;
+            let arrivals_before = receiver.arrivals();
+            let mut ids: BTreeSet<String> = instances.iter().cloned().collect();
+            ids.extend(arrivals_before.iter().filter_map(|a| a.instance_id.clone()));
+            let ids: Vec<String> = ids.into_iter().collect();
+            let events = sweep(target, &ids).await?;
             let settled = events.values().flatten().all(|e| e.delivered || e.dead);
             if settled || timed_out {
-                return Ok((events, settled));
+                return Ok(Drained {
+                    events,
+                    settled,
+                    arrivals_before,
+                });
             }
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
@@ -422,20 +443,23 @@ pub async fn drain(
 /// - per instance, the stored events are exactly those the acknowledged calls cause, in order
 ///   (one `instance.provision`, one event per acknowledged change, one renewal per renewal
 ///   order: nothing lost, nothing done twice), plus at most one `instance.ready`.
+///
+/// `drained.arrivals_before` (deliveries before the sweep) is checked against the store;
+/// `arrivals` (the receiver's whole log, read after the sweep) against the stored events.
 pub fn check_events(
-    stored: &BTreeMap<String, Vec<StoredEvent>>,
+    drained: &Drained,
     arrivals: &[Arrival],
     purchases: &[Purchase],
     violations: &mut Vec<Violation>,
 ) {
+    let stored = &drained.events;
     let all_ids: HashSet<&str> = stored
         .values()
         .flatten()
         .map(|e| e.event_id.as_str())
         .collect();
-    let mut per_instance: HashMap<&str, Vec<&str>> = HashMap::new();
     let mut lost = HashSet::new();
-    for arrival in arrivals {
+    for arrival in &drained.arrivals_before {
         if !all_ids.contains(arrival.webhook_id.as_str())
             && lost.insert(arrival.webhook_id.as_str())
         {
@@ -447,6 +471,9 @@ pub fn check_events(
                 ),
             ));
         }
+    }
+    let mut per_instance: HashMap<&str, Vec<&str>> = HashMap::new();
+    for arrival in arrivals {
         if let Some(instance) = &arrival.instance_id {
             per_instance
                 .entry(instance)
@@ -534,6 +561,8 @@ pub struct Figures {
     pub acked: usize,
     pub acked_before_a_kill: usize,
     pub unknown: usize,
+    /// Calls in flight when a kill came (sent before it, unanswered): their outcome is unknown.
+    pub cut_by_kill: usize,
     /// `newInstance` calls whose answer was lost (no answer: the server was killed) although
     /// they had committed: the instance carries their `businessId`. Proof that kills landed
     /// between a commit and its answer.
@@ -582,6 +611,13 @@ impl Figures {
                 Outcome::Unknown(_) => self.unknown += 1,
                 Outcome::Http { .. } => {}
             }
+            let cut = self
+                .kill_times
+                .iter()
+                .any(|&k| r.sent_at.as_secs_f64() < k && k <= r.done_at.as_secs_f64());
+            if cut && matches!(r.outcome, Outcome::Unknown(_)) {
+                self.cut_by_kill += 1;
+            }
             if r.outcome.acked() {
                 self.acked += 1;
                 if r.kills_at_done < kills {
@@ -604,7 +640,7 @@ impl std::fmt::Display for Figures {
         write!(
             f,
             "crash test [{}]: {} clients, {} calls ({} answered, {} acknowledged, {} of them before a later kill -9; \
-             {} without answer ({} newInstance of them committed all the same), {} answered 000005; {} exact duplicates, {} concurrent resends, {} cross-client repeats); \
+             {} without answer ({} of them in flight at a kill, {} newInstance of them committed all the same), {} answered 000005; {} exact duplicates, {} concurrent resends, {} cross-client repeats); \
              {} kill -9 at [{}] plus one after the load; {} purchases, {} instances, {} events, {} webhook deliveries \
              ({} redeliveries); {} final repeats byte-identical checked; load {:.1}s, outbox drained after {:.1}s, total {:.1}s",
             self.backend,
@@ -614,6 +650,7 @@ impl std::fmt::Display for Figures {
             self.acked,
             self.acked_before_a_kill,
             self.unknown,
+            self.cut_by_kill,
             self.committed_unanswered,
             self.retry_answers,
             self.exact_duplicates,

@@ -197,6 +197,8 @@ pub struct Run {
     /// Kills so far.
     pub kills: AtomicU32,
     pub killer_done: AtomicBool,
+    /// Set when the server could not be restarted: clients give up at once.
+    pub aborted: AtomicBool,
     /// Clients stop taking new purchases once the killer is done and this many calls were
     /// answered, or after `load_cap`.
     pub min_answered: usize,
@@ -223,6 +225,7 @@ impl Run {
             started: Instant::now(),
             kills: AtomicU32::new(0),
             killer_done: AtomicBool::new(false),
+            aborted: AtomicBool::new(false),
             min_answered,
             load_cap,
             orders,
@@ -728,7 +731,7 @@ pub async fn client(run: Arc<Run>, client: usize, seed: u64) -> Vec<Purchase> {
                 None => break,
             }
         }
-        if active.is_empty() {
+        if active.is_empty() || run.aborted.load(Ordering::SeqCst) {
             return done;
         }
         if rng.random_bool(CROSS_REPEAT) {

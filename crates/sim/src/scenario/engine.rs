@@ -9,9 +9,11 @@ use chrono::{DateTime, Utc};
 use koogate_protocol::AccessKey;
 
 use super::clock::{SigningTime, SimClock};
-use super::ledger::{OrderLedger, OrderState, OrderStatus};
+use super::faulted::FaultState;
+use super::ledger::{OrderLedger, OrderState, OrderStatus, StepReport};
 use super::record::{ExchangeLog, Trigger};
 use super::{Flow, FlowOutcome, FlowReport, template};
+use crate::faults::Faults;
 use crate::message_log::MessageLog;
 use crate::orders::OrderBook;
 use crate::produce_client::{BuildError, ClientConfig, ProduceClient};
@@ -54,6 +56,8 @@ pub struct EngineOptions {
     pub signing: SigningTime,
     /// Accept self-signed certificates (local HTTPS targets only).
     pub accept_invalid_certs: bool,
+    /// Faults to inject into every step call (none by default); see [`crate::faults`].
+    pub faults: Faults,
 }
 
 impl Default for EngineOptions {
@@ -67,6 +71,7 @@ impl Default for EngineOptions {
             business_errors: BusinessErrors::default(),
             signing: SigningTime::default(),
             accept_invalid_certs: false,
+            faults: Faults::default(),
         }
     }
 }
@@ -98,6 +103,7 @@ struct Inner {
     messages: MessageLog,
     orders: OrderLedger,
     on_attempt: Mutex<Option<AttemptHook>>,
+    faults: FaultState,
 }
 
 /// The scenario engine. Clones share logs, clock and book.
@@ -136,6 +142,7 @@ impl Engine {
             messages: MessageLog::default(),
             orders: OrderLedger::default(),
             on_attempt: Mutex::new(None),
+            faults: FaultState::default(),
         })))
     }
 
@@ -176,6 +183,10 @@ impl Engine {
         &self.0.client
     }
 
+    pub(super) fn fault_state(&self) -> &FaultState {
+        &self.0.faults
+    }
+
     /// The policy in force for `kind`: an override from the options, else the spec's.
     pub fn policy(&self, kind: CallKind) -> RetryPolicy {
         self.0
@@ -212,9 +223,13 @@ impl Engine {
             "license",
             format!("SIMLIC{}", uuid::Uuid::new_v4().simple()).to_uppercase(),
         );
-        let mut steps = Vec::new();
+        let mut steps: Vec<StepReport> = Vec::new();
         let mut outcome = FlowOutcome::Fulfilled;
         for (index, step) in flow.steps.iter().enumerate() {
+            // Already played, ahead of an earlier step's poll (the `reorder` fault).
+            if steps.iter().any(|s| s.index == index) {
+                continue;
+            }
             let order_id = step
                 .place
                 .clone()
@@ -222,25 +237,32 @@ impl Engine {
             let report = self
                 .run_step(flow, index, step, order_id, &mut bindings)
                 .await;
-            let instance_id = bindings.get("instanceId");
-            if let Some(order_id) = &report.order_id {
-                let status = match (report.ok, report.exhausted) {
-                    (true, _) => OrderStatus::Fulfilled,
-                    (false, Some(Exhausted::OrderFailedRefunded)) => OrderStatus::Refunded,
-                    (false, _) => OrderStatus::Failed,
-                };
-                self.orders().settle(order_id, status, instance_id);
+            self.flush_late(&flow.name, index);
+            let mut reports = vec![report];
+            if let Some((ahead, ahead_bindings)) = self.take_ahead(&flow.name, index + 1) {
+                // Later steps go on from where the step played ahead left the bindings, with
+                // the instance this step ended with (a retry may have answered another one).
+                let instance = bindings.get("instanceId").map(str::to_owned);
+                bindings = ahead_bindings;
+                if let Some(id) = instance {
+                    bindings.set("instanceId", id);
+                }
+                reports.push(ahead);
             }
-            let ok = report.ok;
-            if !ok {
-                outcome = FlowOutcome::Failed {
-                    step: index,
-                    activity: report.activity.clone(),
-                    refunded: report.exhausted == Some(Exhausted::OrderFailedRefunded),
-                };
+            let mut failed = false;
+            for report in reports {
+                self.settle(&report, bindings.get("instanceId"));
+                if !report.ok && !failed {
+                    failed = true;
+                    outcome = FlowOutcome::Failed {
+                        step: report.index,
+                        activity: report.activity.clone(),
+                        refunded: report.exhausted == Some(Exhausted::OrderFailedRefunded),
+                    };
+                }
+                steps.push(report);
             }
-            steps.push(report);
-            if !ok {
+            if failed {
                 break;
             }
         }
@@ -254,8 +276,20 @@ impl Engine {
         }
     }
 
+    /// Marks the step's order fulfilled, refunded or failed, as KooGallery would.
+    fn settle(&self, report: &StepReport, instance_id: Option<&str>) {
+        if let Some(order_id) = &report.order_id {
+            let status = match (report.ok, report.exhausted) {
+                (true, _) => OrderStatus::Fulfilled,
+                (false, Some(Exhausted::OrderFailedRefunded)) => OrderStatus::Refunded,
+                (false, _) => OrderStatus::Failed,
+            };
+            self.orders().settle(order_id, status, instance_id);
+        }
+    }
+
     /// Puts the step's order in the book and binds its IDs.
-    fn place(
+    pub(super) fn place(
         &self,
         flow: &Flow,
         activity: &str,

@@ -2,14 +2,16 @@
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::engine::{AttemptInfo, Engine};
 use super::judge::{Judgement, judge};
 use super::record::{Check, ExchangeRecord, RequestRecord, ResponseRecord, Trigger};
 use super::template::{Bindings, Unbound, render};
+use crate::faults::FaultKind;
 use crate::message_log::Message;
-use crate::produce_client::{Auth, Body, Reply};
+use crate::produce_client::{Auth, Body, Reply, SendError, SignedRequest};
 
 /// Everything one exchange needs besides the engine.
 #[derive(Debug, Clone)]
@@ -25,6 +27,15 @@ pub(super) struct Call<'a> {
     pub accept: &'a [String],
 }
 
+/// One request as it went out, and what came of it.
+#[derive(Debug)]
+pub(super) struct Sent {
+    /// Virtual time of the exchange.
+    pub at: DateTime<Utc>,
+    pub request: SignedRequest,
+    pub result: Result<Reply, SendError>,
+}
+
 /// The recorded exchange, how it was judged and the reply (for polls that look inside it).
 #[derive(Debug)]
 pub(super) struct Outcome {
@@ -36,6 +47,32 @@ pub(super) struct Outcome {
 impl Engine {
     /// Makes one exchange at the clock's current time and records it.
     pub(super) async fn exchange(&self, call: Call<'_>) -> Result<Outcome, Unbound> {
+        let (activity, at, bytes) = self.prepare(&call)?;
+        // Fault injection touches the step calls only, never polls or manual retries (see
+        // `crate::faults`); without faults this is the plain path below.
+        if call.trigger == Trigger::Scheduled && !self.options().faults.is_empty() {
+            return Ok(self.exchange_faulted(&call, &activity, at, bytes).await);
+        }
+        let request = self.client().sign_bytes(bytes, &Auth::default());
+        let result = self.client().send(&request).await;
+        Ok(self.keep(
+            &call,
+            &activity,
+            Sent {
+                at,
+                request,
+                result,
+            },
+            None,
+        ))
+    }
+
+    /// Fills the template, tells the attempt hook, and returns the activity, the virtual time
+    /// and the body bytes to sign.
+    pub(super) fn prepare(
+        &self,
+        call: &Call<'_>,
+    ) -> Result<(String, DateTime<Utc>, Vec<u8>), Unbound> {
         let body = render(call.template, call.bindings)?;
         let activity = body
             .get("activity")
@@ -53,16 +90,39 @@ impl Engine {
             since_start: self.clock().elapsed(),
             offset: call.offset,
         });
+        Ok((activity.clone(), at, to_body(&activity, &body).to_bytes()))
+    }
+
+    /// Judges an answer as KooGallery does (the step's accepted codes, the engine's timeout),
+    /// then records it.
+    pub(super) fn keep(
+        &self,
+        call: &Call<'_>,
+        activity: &str,
+        sent: Sent,
+        fault: Option<FaultKind>,
+    ) -> Outcome {
+        let timeout = self.options().timeout;
+        let judgement = judge(activity, sent.result.as_ref(), call.accept, timeout);
+        self.keep_judged(call, activity, sent, judgement, fault)
+    }
+
+    /// Records an exchange with a judgement made by the caller (fault probes expect refusals).
+    pub(super) fn keep_judged(
+        &self,
+        call: &Call<'_>,
+        activity: &str,
+        sent: Sent,
+        judgement: Judgement,
+        fault: Option<FaultKind>,
+    ) -> Outcome {
+        let Sent {
+            at,
+            request,
+            result,
+        } = sent;
         let client = self.client();
-        let request = client.sign_bytes(to_body(&activity, &body).to_bytes(), &Auth::default());
-        let sent = client.send(&request).await;
-        let judgement = judge(
-            &activity,
-            sent.as_ref(),
-            call.accept,
-            self.options().timeout,
-        );
-        let (response, error, reply) = match sent {
+        let (response, error, reply) = match result {
             Ok(reply) => (Some(ResponseRecord::from(&reply)), None, Some(reply)),
             Err(err) => (None, Some(err.to_string()), None),
         };
@@ -70,7 +130,7 @@ impl Engine {
             id: 0,
             flow: call.flow.to_owned(),
             step: call.step,
-            activity,
+            activity: activity.to_owned(),
             trigger: call.trigger,
             attempt: call.attempt,
             at,
@@ -80,6 +140,7 @@ impl Engine {
             error,
             ok: judgement.ok,
             verdicts: judgement.checks.clone(),
+            fault,
         };
         record.id = self.exchanges().push(record.clone());
         tracing::info!(
@@ -88,16 +149,17 @@ impl Engine {
             activity = %record.activity,
             attempt = call.attempt,
             trigger = ?call.trigger,
+            fault = fault.map(FaultKind::label),
             at = %at,
             ok = record.ok,
             error = judgement.error().unwrap_or_default(),
             "simulated KooGallery call"
         );
-        Ok(Outcome {
+        Outcome {
             record,
             judgement,
             reply,
-        })
+        }
     }
 
     /// One manual retry of a message's call ("重新启动"), now. Returns the record and, for a
@@ -158,6 +220,7 @@ impl Engine {
             error: Some(unbound.to_string()),
             verdicts: vec![Check::fail("request built", unbound.to_string())],
             ok: false,
+            fault: None,
         };
         record.id = self.exchanges().push(record.clone());
         record

@@ -10,10 +10,13 @@
 mod clock;
 mod engine;
 mod exchange;
+mod faulted;
 pub mod flows;
 mod judge;
+mod late;
 mod ledger;
 mod record;
+mod reorder;
 mod step;
 pub mod template;
 

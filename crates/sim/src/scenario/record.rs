@@ -117,6 +117,10 @@ pub struct ExchangeRecord {
     pub verdicts: Vec<Check>,
     /// Every verdict passed.
     pub ok: bool,
+    /// Set on the extra exchanges fault injection made (probes, copies, late answers), whose
+    /// verdicts are the fault's expectations; `None` for KooGallery's own calls.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fault: Option<crate::faults::FaultKind>,
 }
 
 /// The shared, append-only exchange log. Clones share it.

@@ -76,7 +76,14 @@ impl Engine {
                     bindings.set("instanceId", id.clone());
                 }
                 if judgement.in_progress {
-                    error = self.poll(flow, index, first, bindings, &mut report).await;
+                    // The `reorder` fault plays the next step first; after a release, the
+                    // poll checks that the instance stays released instead.
+                    error = if self.overtake(flow, index, n == 0, bindings).await {
+                        self.poll_released(flow, index, first, bindings, &mut report)
+                            .await
+                    } else {
+                        self.poll(flow, index, first, bindings, &mut report).await
+                    };
                 }
             }
             let message_id = match (&error, report.message) {

@@ -1,0 +1,115 @@
+//! The five workloads, their ceilings and their request budgets. Budgets come from the ceilings
+//! measured just before: a workload cannot beat its ceiling, so 1.5 × the ceiling's rate over the
+//! window is enough, and the sandbox only needs as many fresh orders as can be bought.
+
+use crate::plan::Workload;
+use crate::profile::Settings;
+use crate::report::CeilingKind;
+
+/// Instances the replay and query workloads name (queryInstance takes at most 100 ids).
+pub const POOL: usize = 100;
+
+/// One line of the report: what to measure and how to call it.
+#[derive(Debug, Clone)]
+pub struct Spec {
+    pub key: &'static str,
+    pub name: &'static str,
+    pub what: &'static str,
+    /// `None` for the ceilings themselves.
+    pub ceiling: Option<CeilingKind>,
+    pub workload: Workload,
+}
+
+/// The workloads in the order they run, and how many sandbox orders they need.
+pub fn specs(settings: &Settings, http_rps: f64, storage_rps: f64) -> (Vec<Spec>, usize) {
+    let fresh = settings.budget_for(storage_rps, 2 * POOL);
+    // A lifecycle is six or seven requests, each with at least one durable commit.
+    let lifecycles = settings.budget_for(storage_rps / 6.0, 20);
+    let specs = vec![
+        Spec {
+            key: "new_instance_fresh",
+            name: "newInstance fresh",
+            what: "newInstance of an order never bought: order query to the embedded sandbox, \
+                   built-in provisioner, one durable commit (instance, order, answer, 2 events)",
+            ceiling: Some(CeilingKind::Storage),
+            workload: Workload::Fresh {
+                first_order: 0,
+                budget: fresh,
+            },
+        },
+        Spec {
+            key: "new_instance_replay",
+            name: "newInstance replay",
+            what: "newInstance again for one of 100 bought orders (KooGallery's retry, new \
+                   businessId): the stored answer, byte for byte",
+            ceiling: Some(CeilingKind::Http),
+            workload: Workload::Replay {
+                orders: POOL,
+                budget: settings.budget_for(http_rps, 500),
+            },
+        },
+        Spec {
+            key: "query_instance_1",
+            name: "queryInstance 1 id",
+            what: "queryInstance of one instance: read, open the sealed app info, encrypt the \
+                   credentials",
+            ceiling: Some(CeilingKind::Http),
+            workload: Workload::Query {
+                ids_per_call: 1,
+                pool: POOL,
+                budget: settings.budget_for(http_rps, 500),
+            },
+        },
+        Spec {
+            key: "query_instance_100",
+            name: "queryInstance 100 ids",
+            what: "queryInstance naming 100 instances at once (the protocol's maximum)",
+            ceiling: Some(CeilingKind::Http),
+            workload: Workload::Query {
+                ids_per_call: POOL,
+                pool: POOL,
+                budget: settings.budget_for(http_rps / 10.0, 100),
+            },
+        },
+        Spec {
+            key: "mixed_lifecycle",
+            name: "mixed lifecycle",
+            what: "per fresh order: new, query, renew, freeze, unfreeze, release, in order on one \
+                   connection; 10 % of requests are duplicates",
+            ceiling: Some(CeilingKind::Storage),
+            workload: Workload::Mixed {
+                first_order: fresh,
+                lifecycles,
+            },
+        },
+    ];
+    (specs, fresh + lifecycles)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::Profile;
+
+    #[test]
+    fn fresh_and_mixed_orders_do_not_overlap_and_all_exist() {
+        let settings = Profile::Quick.settings();
+        let (specs, orders) = specs(&settings, 10_000.0, 1_000.0);
+        let Workload::Fresh { budget, .. } = specs[0].workload else {
+            panic!("fresh first")
+        };
+        let Workload::Mixed {
+            first_order,
+            lifecycles,
+        } = specs[4].workload
+        else {
+            panic!("mixed last")
+        };
+        assert_eq!(first_order, budget);
+        assert_eq!(orders, first_order + lifecycles);
+        assert!(
+            budget >= POOL,
+            "the replay and query pool must be sandbox orders"
+        );
+    }
+}

@@ -1,0 +1,100 @@
+//! How long and how hard: `--quick` fits in a minute, the full run takes a few, `--smoke` only
+//! proves that everything runs (tests), its figures mean nothing.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Profile {
+    Smoke,
+    Quick,
+    Full,
+}
+
+/// The numbers a profile stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settings {
+    pub warmup: Duration,
+    pub measure: Duration,
+    pub concurrency: usize,
+    /// Time for the in-process crypto measurement.
+    pub crypto: Duration,
+    /// Most requests prepared for one window (memory of the generator and of the sandbox).
+    pub max_budget: usize,
+    /// Longest wait for the outbox to catch up after a workload.
+    pub drain: Duration,
+}
+
+impl Profile {
+    pub fn settings(self) -> Settings {
+        let ms = Duration::from_millis;
+        match self {
+            Self::Smoke => Settings {
+                warmup: ms(0),
+                measure: ms(400),
+                concurrency: 4,
+                crypto: ms(60),
+                max_budget: 2_000,
+                drain: ms(5_000),
+            },
+            Self::Quick => Settings {
+                warmup: ms(500),
+                measure: ms(3_000),
+                concurrency: 16,
+                crypto: ms(600),
+                max_budget: 150_000,
+                drain: ms(8_000),
+            },
+            Self::Full => Settings {
+                warmup: ms(2_000),
+                measure: ms(15_000),
+                concurrency: 16,
+                crypto: ms(3_000),
+                max_budget: 600_000,
+                drain: ms(60_000),
+            },
+        }
+    }
+}
+
+impl Settings {
+    /// The whole window, warm-up included, in seconds.
+    pub fn window_s(&self) -> f64 {
+        (self.warmup + self.measure).as_secs_f64()
+    }
+
+    /// Requests to prepare for a rate of at most `rps`: 50 % headroom, at least `floor`.
+    pub fn budget_for(&self, rps: f64, floor: usize) -> usize {
+        let wanted = (rps * self.window_s() * 1.5).ceil();
+        let wanted = if wanted.is_finite() && wanted > 0.0 {
+            wanted as usize
+        } else {
+            0
+        };
+        wanted.max(floor).min(self.max_budget)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn budgets_have_headroom_and_limits() {
+        let s = Profile::Quick.settings();
+        assert_eq!(s.budget_for(1000.0, 10), 5_250);
+        assert_eq!(s.budget_for(0.0, 300), 300);
+        assert_eq!(s.budget_for(f64::NAN, 7), 7);
+        assert_eq!(s.budget_for(1e9, 0), s.max_budget);
+    }
+
+    #[test]
+    fn every_window_fits_the_replay_window() {
+        // Requests are signed before the window; KooGallery's rule is ±60 s.
+        for p in [Profile::Smoke, Profile::Quick, Profile::Full] {
+            assert!(p.settings().window_s() < 50.0);
+        }
+    }
+}

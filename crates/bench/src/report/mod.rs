@@ -1,0 +1,219 @@
+//! The result of a run: every ceiling and workload with its ratios, as JSON (`--json`), as a
+//! table ([`table`]) and as a PNG chart ([`crate::chart`]).
+
+pub mod table;
+
+use serde::{Deserialize, Serialize};
+
+use crate::crypto::CryptoCost;
+use crate::plan::LoadResult;
+use crate::profile::Profile;
+
+/// The ceiling a row is judged against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CeilingKind {
+    /// The HTTP stack alone: for work that needs no new durable commit of its own.
+    Http,
+    /// One durable single-row transaction per request: for work that commits.
+    Storage,
+}
+
+impl CeilingKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Http => "http",
+            Self::Storage => "storage",
+        }
+    }
+}
+
+/// One measured line: a ceiling or a workload.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Row {
+    /// Stable identifier (`http_ceiling`, `new_instance_fresh`, ...).
+    pub key: String,
+    /// Display name.
+    pub name: String,
+    /// What was sent and what the server did.
+    pub what: String,
+    pub concurrency: usize,
+    #[serde(flatten)]
+    pub result: LoadResult,
+    /// Peak resident memory of the server process during this measurement, in KiB.
+    pub peak_rss_kib: Option<u64>,
+    /// `true` when the peak covers only this measurement; `false`: since the server started.
+    pub peak_rss_reset: bool,
+    /// The ceiling this row is judged against (`None` for the ceilings themselves).
+    pub ceiling: Option<CeilingKind>,
+    /// `rps / ceiling rps`.
+    pub ratio: Option<f64>,
+    pub ratio_http: Option<f64>,
+    pub ratio_storage: Option<f64>,
+    /// `rps / crypto bound`: the share of the machine the per-request crypto takes at this rate.
+    pub crypto_share: Option<f64>,
+    /// Seconds the webhook outbox needed after the window to deliver what the workload enqueued;
+    /// `None` on a workload when it was still busy at the profile's limit (the next line then
+    /// shares the machine with those deliveries).
+    pub outbox_drain_s: Option<f64>,
+}
+
+/// A whole run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub koogate_version: String,
+    /// When the run started, RFC 3339 UTC.
+    pub started_at: String,
+    pub profile: Profile,
+    /// `sqlite` or `postgres`.
+    pub backend: String,
+    pub cores: usize,
+    pub warmup_s: f64,
+    pub measure_s: f64,
+    pub crypto: CryptoCost,
+    pub ceilings: Vec<Row>,
+    pub workloads: Vec<Row>,
+    /// `koogate serve`'s resident memory once listening, before any load, in KiB: the baseline
+    /// under the workloads' peaks (it includes the sandbox's order book).
+    pub serve_start_rss_kib: Option<u64>,
+}
+
+impl Report {
+    fn ceiling_rps(&self, kind: CeilingKind) -> Option<f64> {
+        let key = match kind {
+            CeilingKind::Http => "http_ceiling",
+            CeilingKind::Storage => "storage_ceiling",
+        };
+        self.ceilings
+            .iter()
+            .find(|r| r.key == key)
+            .map(|r| r.result.rps)
+            .filter(|rps| *rps > 0.0)
+    }
+
+    /// Fills every ratio from the measured rates.
+    pub fn compute_ratios(&mut self) {
+        let http = self.ceiling_rps(CeilingKind::Http);
+        let storage = self.ceiling_rps(CeilingKind::Storage);
+        let crypto = Some(self.crypto.bound_rps).filter(|rps| *rps > 0.0);
+        let over = |rps: f64, ceiling: Option<f64>| ceiling.map(|c| rps / c);
+        for row in self.ceilings.iter_mut().chain(self.workloads.iter_mut()) {
+            let rps = row.result.rps;
+            row.ratio_http = over(rps, http);
+            row.ratio_storage = over(rps, storage);
+            row.crypto_share = over(rps, crypto);
+            row.ratio = match row.ceiling {
+                Some(CeilingKind::Http) => row.ratio_http,
+                Some(CeilingKind::Storage) => row.ratio_storage,
+                None => None,
+            };
+        }
+    }
+
+    /// Every row that failed requests or measured nothing.
+    pub fn problems(&self) -> Vec<String> {
+        self.ceilings
+            .iter()
+            .chain(&self.workloads)
+            .filter_map(|row| {
+                let r = &row.result;
+                if r.errors > 0 {
+                    Some(format!(
+                        "{}: {} failed requests, e.g. {}",
+                        row.name,
+                        r.errors,
+                        r.error_samples.first().map_or("?", String::as_str)
+                    ))
+                } else if r.ok == 0 {
+                    Some(format!("{}: no request answered in the window", row.name))
+                } else {
+                    None
+                }
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub fn row(key: &str, rps: f64, ceiling: Option<CeilingKind>) -> Row {
+        Row {
+            key: key.to_owned(),
+            name: key.replace('_', " "),
+            what: String::new(),
+            concurrency: 16,
+            result: LoadResult {
+                ok: (rps * 3.0) as u64,
+                rps,
+                window_s: 3.0,
+                ..LoadResult::default()
+            },
+            peak_rss_kib: Some(20_480),
+            peak_rss_reset: true,
+            ceiling,
+            ratio: None,
+            ratio_http: None,
+            ratio_storage: None,
+            crypto_share: None,
+            outbox_drain_s: Some(0.0),
+        }
+    }
+
+    pub fn sample() -> Report {
+        let mut report = Report {
+            koogate_version: "0.1.0".into(),
+            started_at: "2026-01-01T00:00:00Z".into(),
+            profile: Profile::Quick,
+            backend: "sqlite".into(),
+            cores: 2,
+            warmup_s: 0.5,
+            measure_s: 3.0,
+            crypto: CryptoCost {
+                bound_rps: 100_000.0,
+                ..CryptoCost::default()
+            },
+            ceilings: vec![
+                row("http_ceiling", 10_000.0, None),
+                row("storage_ceiling", 2_000.0, None),
+            ],
+            workloads: vec![
+                row("new_instance_fresh", 500.0, Some(CeilingKind::Storage)),
+                row("query_instance_1", 1_000.0, Some(CeilingKind::Http)),
+            ],
+            serve_start_rss_kib: Some(10_240),
+        };
+        report.compute_ratios();
+        report
+    }
+
+    #[test]
+    fn ratios_use_the_ceiling_of_the_workload() {
+        let report = sample();
+        let fresh = &report.workloads[0];
+        assert_eq!(fresh.ratio, Some(0.25));
+        assert_eq!(fresh.ratio_http, Some(0.05));
+        assert_eq!(fresh.crypto_share, Some(0.005));
+        assert_eq!(report.workloads[1].ratio, Some(0.1));
+        assert_eq!(report.ceilings[1].ratio, None);
+        assert_eq!(report.ceilings[1].ratio_http, Some(0.2));
+    }
+
+    #[test]
+    fn failed_requests_are_problems() {
+        let mut report = sample();
+        assert!(report.problems().is_empty());
+        report.workloads[1].result.errors = 3;
+        report.workloads[1].result.error_samples = vec!["result code 000005".into()];
+        assert_eq!(report.problems().len(), 1);
+        assert!(report.problems()[0].contains("000005"));
+    }
+
+    #[test]
+    fn json_round_trips() {
+        let report = sample();
+        let text = serde_json::to_string(&report).unwrap();
+        assert_eq!(serde_json::from_str::<Report>(&text).unwrap(), report);
+    }
+}

@@ -1,0 +1,50 @@
+//! The gateway end to end under KooGallery's faults: the simulator plays flows against the real
+//! gateway over real HTTP with each fault of `koogate_sim::faults` switched on, and every test
+//! checks both what the simulator recorded and what the gateway stored. Each story runs on SQLite
+//! and, when `KOOGATE_TEST_DATABASE_URL` is set, on a fresh PostgreSQL database (skipped loudly
+//! otherwise).
+//!
+//! ```text
+//! cargo test -p koogate-gateway --test sim_faults
+//! KOOGATE_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test cargo test -p koogate-gateway --test sim_faults
+//! ```
+
+// Stories are plain async fns (clippy's allow-unwrap-in-tests does not see them as tests).
+#![allow(clippy::unwrap_used)]
+
+#[path = "sim_faults/harness.rs"]
+mod harness;
+#[path = "sim_faults/stories.rs"]
+mod stories;
+
+/// Turns each story into `sqlite::<name>` and `postgres::<name>`.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::harness::on_backend(super::harness::Backend::Sqlite, super::stories::$name).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::harness::on_backend(super::harness::Backend::Postgres, super::stories::$name).await;
+                }
+            )*
+        }
+    };
+}
+
+on_both_backends!(
+    twenty_concurrent_resends_make_one_instance,
+    a_timeout_straddling_the_commit_gets_the_same_answer_on_retry,
+    duplicate_delivery_of_every_step_ends_where_a_clean_run_does,
+    a_release_overtaking_provisioning_stays_released,
+    clock_skew_beyond_the_window_is_refused_and_changes_nothing,
+    replayed_nonces_are_refused_and_change_nothing,
+    tampered_bodies_and_signatures_are_refused_and_change_nothing,
+);
