@@ -15,9 +15,11 @@ use super::sink::{Failure, Sink};
 use crate::clock::SharedClock;
 use crate::store::{Commit, CommitOutcome, OutboxEvent, Store, StoreResult};
 
-/// How long a claim keeps other workers off an event. Must exceed the sink's timeout; the worker
-/// also abandons a delivery that outlives its lease, since another worker may have taken over.
-pub const DEFAULT_LEASE: chrono::Duration = chrono::Duration::seconds(60);
+/// How long a claim keeps other workers off an event. Must exceed the sink's timeout (10 s); the
+/// worker also abandons a delivery that outlives its lease, since another worker may have taken
+/// over. It is also how long an instance's events wait after a crash mid-delivery, so it is kept
+/// at three times the timeout rather than longer.
+pub const DEFAULT_LEASE: chrono::Duration = chrono::Duration::seconds(30);
 /// How often an idle worker looks for due retries when nobody notifies it.
 pub const POLL_INTERVAL: Duration = Duration::from_secs(1);
 /// The outbox gauges are refreshed at most this often.
