@@ -1,5 +1,6 @@
-//! How long and how hard: `--quick` fits in a minute, the full run takes a few, `--smoke` only
-//! proves that everything runs (tests), its figures mean nothing.
+//! How long and how hard: `--quick` fits in a minute (one round of 3 s windows), the full run
+//! takes about four (three rounds of 8 s windows, best of three per line), `--smoke` only proves
+//! that everything runs (tests), its figures mean nothing.
 
 use std::time::Duration;
 
@@ -25,6 +26,8 @@ pub struct Settings {
     pub max_budget: usize,
     /// Longest wait for the outbox to catch up after a workload.
     pub drain: Duration,
+    /// Whole rounds (ceilings and workloads); each line keeps its best round.
+    pub rounds: usize,
 }
 
 impl Profile {
@@ -38,6 +41,7 @@ impl Profile {
                 crypto: ms(60),
                 max_budget: 2_000,
                 drain: ms(5_000),
+                rounds: 1,
             },
             Self::Quick => Settings {
                 warmup: ms(500),
@@ -46,14 +50,16 @@ impl Profile {
                 crypto: ms(600),
                 max_budget: 150_000,
                 drain: ms(8_000),
+                rounds: 1,
             },
             Self::Full => Settings {
-                warmup: ms(2_000),
-                measure: ms(15_000),
+                warmup: ms(1_000),
+                measure: ms(8_000),
                 concurrency: 16,
-                crypto: ms(3_000),
-                max_budget: 600_000,
-                drain: ms(60_000),
+                crypto: ms(1_500),
+                max_budget: 400_000,
+                drain: ms(30_000),
+                rounds: 3,
             },
         }
     }

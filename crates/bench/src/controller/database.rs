@@ -48,13 +48,6 @@ impl Databases {
         Ok(this)
     }
 
-    pub fn backend(&self) -> &'static str {
-        match self {
-            Self::Sqlite { .. } => "sqlite",
-            Self::Postgres { .. } => "postgres",
-        }
-    }
-
     /// `KOOGATE_DATABASE_URL` for the gateway; `None` keeps its default (SQLite in its data dir).
     pub fn gateway_url(&self) -> anyhow::Result<Option<String>> {
         match self {
@@ -65,13 +58,16 @@ impl Databases {
         }
     }
 
-    /// The storage ceiling's database, on the same backend and disk as the gateway's.
-    pub fn ceiling_url(&self) -> anyhow::Result<String> {
+    /// The database of the storage ceiling `name`, on the same backend and disk as the
+    /// gateway's (SQLite: a fresh file per ceiling; PostgreSQL: one database for the one).
+    pub fn ceiling_url(&self, name: &str) -> anyhow::Result<String> {
         match self {
-            Self::Sqlite { dir } => Ok(format!(
-                "sqlite://{}",
-                dir.join("ceiling").join("koogate.db").display()
-            )),
+            Self::Sqlite { dir } => {
+                let dir = dir.join(name);
+                std::fs::create_dir_all(&dir)
+                    .with_context(|| format!("creating {}", dir.display()))?;
+                Ok(format!("sqlite://{}", dir.join("koogate.db").display()))
+            }
             Self::Postgres {
                 admin_url, ceiling, ..
             } => with_database(admin_url, ceiling),

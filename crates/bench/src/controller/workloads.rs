@@ -6,6 +6,47 @@ use crate::plan::Workload;
 use crate::profile::Settings;
 use crate::report::CeilingKind;
 
+/// Keys of the ceilings the workloads are judged against.
+pub const HTTP: &str = "http_ceiling";
+pub const STORAGE: &str = "storage_ceiling";
+
+/// A ceiling: the `koogate bench ceiling` argument that serves it, and its line.
+#[derive(Debug, Clone)]
+pub struct CeilingRun {
+    pub arg: &'static str,
+    pub spec: Spec,
+}
+
+/// The ceilings in the order they run.
+pub fn ceilings() -> Vec<CeilingRun> {
+    let line = |arg, key, name, what| CeilingRun {
+        arg,
+        spec: Spec {
+            key,
+            name,
+            what,
+            ceiling: None,
+            workload: Workload::Ceiling { budget: 0 },
+        },
+    };
+    vec![
+        line(
+            "http",
+            HTTP,
+            "HTTP ceiling",
+            "the same HTTP stack (axum, tokio, HTTP/1.1) answering a fixed JSON body with a \
+             Body-Sign header, no other work",
+        ),
+        line(
+            "storage",
+            STORAGE,
+            "storage ceiling",
+            "the HTTP ceiling plus one durable single-row INSERT transaction per request \
+             through koogate's own store: same pool, same sync settings",
+        ),
+    ]
+}
+
 /// Instances the replay and query workloads name (queryInstance takes at most 100 ids).
 pub const POOL: usize = 100;
 

@@ -52,6 +52,9 @@ pub struct Row {
     pub ratio_storage: Option<f64>,
     /// `rps / crypto bound`: the share of the machine the per-request crypto takes at this rate.
     pub crypto_share: Option<f64>,
+    /// The rate of every round, in order; `result` is from the best.
+    #[serde(default)]
+    pub round_rps: Vec<f64>,
     /// Seconds the webhook outbox needed after the window to deliver what the workload enqueued;
     /// `None` on a workload when it was still busy at the profile's limit (the next line then
     /// shares the machine with those deliveries).
@@ -70,12 +73,57 @@ pub struct Report {
     pub cores: usize,
     pub warmup_s: f64,
     pub measure_s: f64,
+    /// Rounds run; each line reports its best.
+    pub rounds: usize,
     pub crypto: CryptoCost,
     pub ceilings: Vec<Row>,
     pub workloads: Vec<Row>,
     /// `koogate serve`'s resident memory once listening, before any load, in KiB: the baseline
     /// under the workloads' peaks (it includes the sandbox's order book).
     pub serve_start_rss_kib: Option<u64>,
+    /// `SANDBOX*` orders the embedded sandbox held (largest round): they are most of the
+    /// server's memory at start, and a real deployment has none.
+    #[serde(default)]
+    pub sandbox_orders: usize,
+}
+
+/// Each line's best round: the highest rate (noise only ever slows a line down), with every
+/// round's rate kept in `round_rps` and the peak memory the highest of all rounds.
+pub fn best_of(rounds: Vec<Vec<Row>>) -> Vec<Row> {
+    let mut rounds = rounds.into_iter();
+    let Some(first) = rounds.next() else {
+        return Vec::new();
+    };
+    let mut best: Vec<Row> = first
+        .into_iter()
+        .map(|row| Row {
+            round_rps: vec![row.result.rps],
+            ..row
+        })
+        .collect();
+    for round in rounds {
+        for row in round {
+            let Some(kept) = best.iter_mut().find(|b| b.key == row.key) else {
+                continue;
+            };
+            let mut rates = std::mem::take(&mut kept.round_rps);
+            rates.push(row.result.rps);
+            let peak = kept.peak_rss_kib.max(row.peak_rss_kib);
+            if row.result.rps > kept.result.rps {
+                *kept = row;
+            }
+            kept.round_rps = rates;
+            kept.peak_rss_kib = peak;
+        }
+    }
+    best
+}
+
+/// The cheapest crypto measurement of all rounds.
+pub fn best_crypto(rounds: impl Iterator<Item = CryptoCost>) -> CryptoCost {
+    rounds
+        .max_by(|a, b| a.bound_rps.total_cmp(&b.bound_rps))
+        .unwrap_or_default()
 }
 
 impl Report {
@@ -157,6 +205,7 @@ pub(crate) mod tests {
             ratio_http: None,
             ratio_storage: None,
             crypto_share: None,
+            round_rps: vec![rps],
             outbox_drain_s: Some(0.0),
         }
     }
@@ -170,6 +219,7 @@ pub(crate) mod tests {
             cores: 2,
             warmup_s: 0.5,
             measure_s: 3.0,
+            rounds: 1,
             crypto: CryptoCost {
                 bound_rps: 100_000.0,
                 ..CryptoCost::default()
@@ -183,6 +233,7 @@ pub(crate) mod tests {
                 row("query_instance_1", 1_000.0, Some(CeilingKind::Http)),
             ],
             serve_start_rss_kib: Some(10_240),
+            sandbox_orders: 1_000,
         };
         report.compute_ratios();
         report
@@ -208,6 +259,22 @@ pub(crate) mod tests {
         report.workloads[1].result.error_samples = vec!["result code 000005".into()];
         assert_eq!(report.problems().len(), 1);
         assert!(report.problems()[0].contains("000005"));
+    }
+
+    #[test]
+    fn the_best_round_wins_and_every_rate_is_kept() {
+        let mut slow = row("query_instance_1", 800.0, Some(CeilingKind::Http));
+        slow.peak_rss_kib = Some(90_000);
+        let rounds = vec![
+            vec![row("query_instance_1", 1_000.0, Some(CeilingKind::Http))],
+            vec![slow],
+            vec![row("query_instance_1", 1_200.0, Some(CeilingKind::Http))],
+        ];
+        let best = best_of(rounds);
+        assert_eq!(best.len(), 1);
+        assert_eq!(best[0].result.rps, 1_200.0);
+        assert_eq!(best[0].round_rps, [1_000.0, 800.0, 1_200.0]);
+        assert_eq!(best[0].peak_rss_kib, Some(90_000));
     }
 
     #[test]

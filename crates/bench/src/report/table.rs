@@ -33,6 +33,14 @@ pub fn render(report: &Report) -> String {
         c.bound_rps,
         c.cores
     );
+    if let Some(kib) = report.serve_start_rss_kib {
+        let _ = writeln!(
+            out,
+            "koogate serve at start: {:.1} MiB resident, of which most is the embedded sandbox's {} orders",
+            kib as f64 / 1024.0,
+            report.sandbox_orders
+        );
+    }
     let _ = writeln!(out);
     let _ = writeln!(
         out,
