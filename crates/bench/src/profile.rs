@@ -49,7 +49,7 @@ impl Profile {
                 concurrency: 16,
                 crypto: ms(600),
                 max_budget: 150_000,
-                drain: ms(8_000),
+                drain: ms(3_000),
                 rounds: 1,
             },
             Self::Full => Settings {
