@@ -29,6 +29,26 @@ pub enum CredentialEncryption {
 }
 
 impl CredentialEncryption {
+    /// The `encryptType` to announce in `queryInstance`; `None` for plain text.
+    pub fn wire_type(self) -> Option<koogate_protocol::messages::produce_response::EncryptType> {
+        use koogate_protocol::messages::produce_response::EncryptType;
+        match self {
+            Self::Aes256 => Some(EncryptType::Aes256),
+            Self::Aes128 => Some(EncryptType::Aes128),
+            Self::None => None,
+        }
+    }
+
+    /// The cipher that encrypts the credentials; `None` for plain text.
+    pub fn cipher(self) -> Option<koogate_protocol::crypto::credential::EncryptType> {
+        use koogate_protocol::crypto::credential::EncryptType;
+        match self {
+            Self::Aes256 => Some(EncryptType::Aes256),
+            Self::Aes128 => Some(EncryptType::Aes128),
+            Self::None => None,
+        }
+    }
+
     pub fn parse(text: &str) -> Option<Self> {
         match text.trim().to_ascii_lowercase().as_str() {
             "1" => Some(Self::Aes256),

@@ -14,10 +14,6 @@ pub struct FetchedOrder {
 }
 
 impl FetchedOrder {
-    pub fn info(&self) -> Option<&OrderInfo> {
-        Some(&self.info)
-    }
-
     /// The line the call named, or the only line of a single-line order.
     pub fn line(&self, order_line_id: &str) -> Option<&OrderLine> {
         let lines = &self.info.order_line;

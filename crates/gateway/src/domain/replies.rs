@@ -98,20 +98,3 @@ impl Failure {
         )
     }
 }
-
-/// Shorthand for the extractor, which fails before any activity runs.
-pub fn failure(kind: FailureKind, message: &str) -> Answer {
-    let failure = match kind {
-        FailureKind::AuthFailed => Failure::AuthFailed,
-        FailureKind::InvalidParameter => Failure::InvalidParameter(message.to_owned()),
-        FailureKind::Internal => Failure::Internal(message.to_owned()),
-    };
-    failure.into_answer()
-}
-
-#[derive(Debug, Clone, Copy)]
-pub enum FailureKind {
-    AuthFailed,
-    InvalidParameter,
-    Internal,
-}

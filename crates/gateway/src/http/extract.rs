@@ -13,7 +13,7 @@ use serde::Deserialize;
 use super::AppState;
 use super::reply::ProduceReply;
 use crate::domain::KeyCategory;
-use crate::domain::replies::{self, FailureKind};
+use crate::domain::replies::Failure;
 
 /// A verified production-interface request.
 #[derive(Debug)]
@@ -51,10 +51,9 @@ impl FromRequest<AppState> for SignedProduce {
             Ok(body) => body,
             Err(rejection) => {
                 tracing::warn!(status = %rejection.status(), "refused production call: unreadable or oversized body");
-                let answer = replies::failure(
-                    FailureKind::InvalidParameter,
-                    "request body is unreadable or too large",
-                );
+                let answer =
+                    Failure::InvalidParameter("request body is unreadable or too large".into())
+                        .into_answer();
                 return Err(ProduceReply::new(answer, fallback_key).into_response());
             }
         };
@@ -65,8 +64,8 @@ impl FromRequest<AppState> for SignedProduce {
             .settings
             .key_for(KeyCategory::of_activity(activity.as_deref()))
             .clone();
-        let refuse = |kind: FailureKind, message: &str| {
-            ProduceReply::new(replies::failure(kind, message), key.clone()).into_response()
+        let refuse = |failure: Failure| {
+            ProduceReply::new(failure.into_answer(), key.clone()).into_response()
         };
 
         let params = scheme_a::SignatureParams {
@@ -81,7 +80,7 @@ impl FromRequest<AppState> for SignedProduce {
             tracing::warn!(activity = activity.as_deref().unwrap_or("?"), reason = %err, "refused production call: authentication failed");
             metrics::counter!("koogate_auth_failures_total", "reason" => reason_label(&err))
                 .increment(1);
-            return Err(refuse(FailureKind::AuthFailed, "authentication failed"));
+            return Err(refuse(Failure::AuthFailed));
         }
         let nonce = query.nonce.unwrap_or_default();
         match gateway
@@ -97,11 +96,11 @@ impl FromRequest<AppState> for SignedProduce {
                 );
                 metrics::counter!("koogate_auth_failures_total", "reason" => "replayed_nonce")
                     .increment(1);
-                return Err(refuse(FailureKind::AuthFailed, "authentication failed"));
+                return Err(refuse(Failure::AuthFailed));
             }
             Err(err) => {
                 tracing::error!(error = %err, "cannot record nonce");
-                return Err(refuse(FailureKind::Internal, "internal error"));
+                return Err(refuse(Failure::Internal("cannot record nonce".into())));
             }
         }
         Ok(Self {

@@ -8,7 +8,7 @@
 use koogate_protocol::ResultCode;
 use koogate_protocol::messages::ProduceResponse;
 use koogate_protocol::messages::instance::NewInstance;
-use koogate_protocol::messages::order::ChargingMode;
+use koogate_protocol::messages::order::{ChargingMode, OrderType};
 use serde_json::json;
 
 use crate::domain::events::{self, kind};
@@ -138,9 +138,7 @@ struct Plan {
 
 impl Plan {
     fn from_order(order: &FetchedOrder, order_id: &str, line_id: &str) -> Result<Self, Failure> {
-        let info = order
-            .info()
-            .ok_or_else(|| Failure::Internal("order query returned no orderInfo".into()))?;
+        let info = &order.info;
         let line = order
             .line(line_id)
             .ok_or_else(|| Failure::Internal(format!("order {order_id} has no line {line_id}")))?;
@@ -155,7 +153,7 @@ impl Plan {
             sku_code: product.and_then(|p| p.sku_code.clone()),
             product_id,
             charging_mode: line.charging_mode.as_str().to_owned(),
-            trial: info.order_type.as_str() == "TRIAL",
+            trial: info.order_type == OrderType::Trial,
             expire_time: line.expire_at(),
         })
     }
@@ -217,10 +215,7 @@ pub(super) fn order_record(
     OrderRecord {
         order_id: order_id.to_owned(),
         order_line_id: line_id.to_owned(),
-        order_type: order
-            .info()
-            .map(|i| i.order_type.as_str().to_owned())
-            .unwrap_or_default(),
+        order_type: order.info.order_type.as_str().to_owned(),
         raw: order.raw.clone(),
         fetched_at: now,
     }

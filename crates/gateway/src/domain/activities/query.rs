@@ -1,12 +1,10 @@
 //! `queryInstance` (spec saas-v2 §3.2): read-only. KooGallery polls it after a `000004` until the
 //! app info appears, and the buyer's console calls it to show the credentials.
 
-use koogate_protocol::crypto::credential::{self, EncryptType as CipherType, Iv};
+use koogate_protocol::crypto::credential::{self, Iv};
 use koogate_protocol::messages::instance::QueryInstance;
-use koogate_protocol::messages::produce_response::EncryptType;
 use koogate_protocol::messages::{AppInfo, InstanceInfo, ProduceResponse};
 
-use crate::config::CredentialEncryption;
 use crate::domain::replies::{Answer, Failure};
 use crate::domain::{Gateway, app_info, lifecycle};
 use crate::store::Instance;
@@ -24,11 +22,7 @@ pub async fn run(gw: &Gateway, req: &QueryInstance) -> Result<Answer, Failure> {
             infos.push(instance_info(gw, instance)?);
         }
     }
-    let encrypt_type = match gw.settings.encryption {
-        CredentialEncryption::Aes256 => Some(EncryptType::Aes256),
-        CredentialEncryption::Aes128 => Some(EncryptType::Aes128),
-        CredentialEncryption::None => None,
-    };
+    let encrypt_type = gw.settings.encryption.wire_type();
     Ok(Answer::from_response(
         &ProduceResponse::success().with_info(infos, encrypt_type),
         gw.usage_field(),
@@ -60,11 +54,7 @@ fn instance_info(gw: &Gateway, instance: &Instance) -> Result<InstanceInfo, Fail
 
 /// Encrypts the credentials as configured; everything else goes out as stored.
 fn to_wire(gw: &Gateway, info: AppInfo) -> Result<AppInfo, Failure> {
-    let cipher = match gw.settings.encryption {
-        CredentialEncryption::Aes256 => Some(CipherType::Aes256),
-        CredentialEncryption::Aes128 => Some(CipherType::Aes128),
-        CredentialEncryption::None => None,
-    };
+    let cipher = gw.settings.encryption.cipher();
     let seal = |value: Option<String>| -> Result<Option<String>, Failure> {
         match (value, cipher) {
             (Some(v), Some(kind)) => {

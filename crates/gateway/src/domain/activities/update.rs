@@ -7,7 +7,8 @@
 //! FREEZE finds it frozen and does nothing).
 
 use koogate_protocol::messages::instance::{
-    RefreshInstance, ReleaseInstance, StatusChange, UpdateInstanceStatus, UpgradeInstance,
+    RefreshInstance, RefreshScene, ReleaseInstance, StatusChange, UpdateInstanceStatus,
+    UpgradeInstance,
 };
 use serde_json::json;
 
@@ -44,7 +45,7 @@ pub async fn refresh(gw: &Gateway, req: &RefreshInstance) -> Result<Answer, Fail
         if let Some(product_id) = &req.product_id {
             next.product_id = Some(product_id.as_str().to_owned());
         }
-        if req.scene.as_str() == "TRIAL_TO_FORMAL" {
+        if req.scene == RefreshScene::TrialToFormal {
             next.trial = false;
         }
         let data = json!({
