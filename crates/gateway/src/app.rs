@@ -15,8 +15,8 @@ use tokio::sync::{Notify, watch};
 
 use crate::clock::SharedClock;
 use crate::config::{Config, Secret};
-use crate::domain::provision::ProvisionEffects;
-use crate::domain::{BuiltinProvisioner, Gateway, OrderSource, Settings};
+use crate::domain::hook_effects::HookEffects;
+use crate::domain::{BuiltinProvisioner, Gateway, Marketplace, Settings};
 use crate::http::{self, AppState};
 use crate::openapi::{OpenApiClient, OpenApiConfig};
 use crate::outbox::{HookSink, NullSink, Sink, Worker};
@@ -36,8 +36,8 @@ pub struct Options {
     pub metrics: Option<PrometheusHandle>,
     /// Order queries go to an embedded sandbox; announced in logs and `/readyz`.
     pub sandbox: bool,
-    /// Replaces the open-API client (tests inject failing or slow sources).
-    pub order_source: Option<Arc<dyn OrderSource>>,
+    /// Replaces the open-API client (order query and license upload).
+    pub marketplace: Option<Arc<dyn Marketplace>>,
 }
 
 /// A gateway ready to serve.
@@ -94,9 +94,25 @@ impl App {
             sandbox: options.sandbox,
             hook_configured: config.hook_url.is_some(),
         };
-        let orders = match options.order_source {
-            Some(source) => source,
+        let marketplace = match options.marketplace {
+            Some(marketplace) => marketplace,
             None => Arc::new(open_api_client(config, options.clock.clone())?),
+        };
+        let license_secret = config
+            .hook_secret
+            .as_ref()
+            .map(|s| WebhookSecret::parse(s.expose()));
+        let hook = match &config.hook_url {
+            Some(url) => {
+                let secret = license_secret
+                    .clone()
+                    .context("hook_secret is not set (koogate generates it on first start)")?;
+                Some(Arc::new(
+                    HookSink::new(url, secret, options.clock.clone())
+                        .context("KOOGATE_HOOK_URL")?,
+                ))
+            }
+            None => None,
         };
         let notify = Arc::new(Notify::new());
         let gateway = Arc::new(Gateway {
@@ -108,22 +124,17 @@ impl App {
                 frontend_url_template: config.frontend_url_template.clone(),
                 admin_url_template: config.admin_url_template.clone(),
             },
-            orders,
+            marketplace,
+            hook: hook.clone(),
+            license_secret,
             outbox_wakeup: notify.clone(),
         });
-        let sink: Arc<dyn Sink> = match &config.hook_url {
-            Some(url) => {
-                let secret =
-                    WebhookSecret::parse(secret(&config.hook_secret, "hook_secret")?.expose());
-                Arc::new(
-                    HookSink::new(url, secret, options.clock.clone())
-                        .context("KOOGATE_HOOK_URL")?,
-                )
-            }
+        let sink: Arc<dyn Sink> = match hook {
+            Some(hook) => hook,
             None => Arc::new(NullSink),
         };
         let worker = Worker::new(store, sink, options.clock.clone())
-            .with_effects(Arc::new(ProvisionEffects {
+            .with_effects(Arc::new(HookEffects {
                 gateway: gateway.clone(),
             }))
             .with_notify(notify);

@@ -29,7 +29,6 @@ use koogate_gateway::outbox::{
 };
 use koogate_gateway::store::{
     Commit, Instance, InstanceStatus, InstanceWrite, NewEvent, OutboxEvent, SqliteStore, Store,
-    StoreResult,
 };
 use koogate_protocol::signing::webhook::{self, WebhookSecret};
 
@@ -607,7 +606,7 @@ impl DeliveryEffects for ActivateOnAnswer {
         &self,
         event: &OutboxEvent,
         response: &[u8],
-    ) -> StoreResult<Option<Commit>> {
+    ) -> Result<Option<Commit>, Failure> {
         if event.event_type != "instance.provision" {
             return Ok(None);
         }
@@ -837,7 +836,7 @@ impl DeliveryEffects for RecordLength {
         &self,
         _event: &OutboxEvent,
         response: &[u8],
-    ) -> StoreResult<Option<Commit>> {
+    ) -> Result<Option<Commit>, Failure> {
         self.0.lock().unwrap().push(response.len());
         Ok(None)
     }

@@ -34,6 +34,8 @@ mod ops;
 mod settings;
 #[path = "produce/story.rs"]
 mod story;
+#[path = "produce/vendor_answers.rs"]
+mod vendor_answers;
 
 use koogate_sim::orders::{LineSpec, OrderSpec, OrderType, ProductSpec};
 use serde_json::{Value, json};

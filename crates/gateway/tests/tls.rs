@@ -64,7 +64,7 @@ fn options() -> Options {
         clock: Arc::new(SystemClock),
         metrics: None,
         sandbox: false,
-        order_source: None,
+        marketplace: None,
     }
 }
 

@@ -139,7 +139,7 @@ async fn start(dir: &Path) -> anyhow::Result<Running> {
         clock: Arc::new(SystemClock),
         metrics: None,
         sandbox: false,
-        order_source: None,
+        marketplace: None,
     };
     let app = App::build(&config, options).await?;
     let api_token = config

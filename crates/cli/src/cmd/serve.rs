@@ -57,7 +57,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         clock: Arc::new(SystemClock),
         metrics,
         sandbox,
-        order_source: None,
+        marketplace: None,
     };
     let app = App::build(&config, options).await?;
     let listener = tokio::net::TcpListener::bind(config.listen)

@@ -25,7 +25,12 @@ pub mod kind {
     /// The instance became usable (app info stored).
     pub const READY: &str = "instance.ready";
     pub const ORDER_NOTIFIED: &str = "order.notified";
+    /// A `getLicenseAsync` call: answer with the license, or let the built-in generator issue it.
     pub const LICENSE_REQUESTED: &str = "license.requested";
+    /// The license for a `license.requested` event reached KooGallery.
+    pub const LICENSE_UPLOADED: &str = "license.uploaded";
+    /// Not an outbox event: the synchronous question behind `changeInstanceCheck`.
+    pub const CHANGE_CHECK: &str = "instance.change_check";
     pub const LICENSE_CODE_CHANGED: &str = "license_code.changed";
 }
 

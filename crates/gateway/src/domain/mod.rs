@@ -13,8 +13,10 @@ pub mod activities;
 pub mod app_info;
 pub mod events;
 mod gateway_ext;
+pub mod hook_effects;
+pub mod license_issue;
 pub mod lifecycle;
-pub mod orders;
+pub mod marketplace;
 pub mod provision;
 pub mod replies;
 
@@ -22,16 +24,18 @@ use std::sync::Arc;
 
 use koogate_protocol::AccessKey;
 use koogate_protocol::signing::scheme_a;
+use koogate_protocol::signing::webhook::WebhookSecret;
 use tokio::sync::Notify;
 
 use crate::clock::SharedClock;
 use crate::config::{CredentialEncryption, ReleaseUnknown};
+use crate::outbox::HookSink;
 use crate::secret_box::SecretBox;
 use crate::store::Store;
 
 pub use activities::dispatch;
 pub use app_info::{AppInfo, BuiltinProvisioner};
-pub use orders::{FetchedOrder, OrderError, OrderSource};
+pub use marketplace::{FetchedOrder, Marketplace, OrderError, UploadError};
 
 /// Which seller-center key category an activity belongs to (spec saas-v2 §2.1: one key per
 /// category, never shared between categories).
@@ -94,7 +98,12 @@ pub struct Gateway {
     pub settings: Arc<Settings>,
     pub secret_box: SecretBox,
     pub provisioner: BuiltinProvisioner,
-    pub orders: Arc<dyn OrderSource>,
+    pub marketplace: Arc<dyn Marketplace>,
+    /// The vendor's hook, for questions answered inside a call (`changeInstanceCheck`); events
+    /// go through the outbox instead.
+    pub hook: Option<Arc<HookSink>>,
+    /// Signs built-in licenses (`KOOGATE_HOOK_SECRET`; see [`license_issue`]).
+    pub license_secret: Option<WebhookSecret>,
     /// Wakes the outbox worker when a commit enqueued events.
     pub outbox_wakeup: Arc<Notify>,
 }

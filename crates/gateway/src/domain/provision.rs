@@ -3,15 +3,14 @@
 //! build the same [`Commit`], so the app info, the new status and the `instance.ready` event are
 //! stored together (and, for a hook answer, together with the event's completion).
 
-use async_trait::async_trait;
 use serde::Deserialize;
 use serde_json::json;
 
 use super::events::{self, kind};
 use super::lifecycle::{self, Transition};
 use super::{AppInfo, Gateway, app_info};
-use crate::outbox::DeliveryEffects;
-use crate::store::{Commit, Instance, InstanceWrite, OutboxEvent, StoreResult};
+use crate::outbox::Failure;
+use crate::store::{Commit, Instance, InstanceWrite, OutboxEvent};
 
 /// What a vendor's hook may answer to `instance.provision`. An empty or other body means "I
 /// will call `/ready` later".
@@ -60,39 +59,32 @@ pub fn ready_commit(gw: &Gateway, instance: &Instance, info: &AppInfo) -> Option
     })
 }
 
-/// Turns hook answers into state changes for the outbox worker.
-#[derive(Debug, Clone)]
-pub struct ProvisionEffects {
-    pub gateway: std::sync::Arc<Gateway>,
-}
-
-#[async_trait]
-impl DeliveryEffects for ProvisionEffects {
-    async fn on_delivered(
-        &self,
-        event: &OutboxEvent,
-        response: &[u8],
-    ) -> StoreResult<Option<Commit>> {
-        if event.event_type != kind::PROVISION || response.is_empty() {
-            return Ok(None);
-        }
-        let Some(info) = serde_json::from_slice::<ProvisionAnswer>(response)
-            .ok()
-            .and_then(|a| a.app_info)
-        else {
-            return Ok(None);
-        };
-        if let Err(problem) = app_info::validate(&info, self.gateway.settings.encryption) {
-            tracing::warn!(
-                event_id = event.event_id,
-                problem,
-                "ignoring invalid app info in the hook's answer; call /ready with valid app info"
-            );
-            return Ok(None);
-        }
-        let Some(instance) = self.gateway.store.get_instance(&event.ordering_key).await? else {
-            return Ok(None);
-        };
-        Ok(ready_commit(&self.gateway, &instance, &info))
+/// After `instance.provision` was delivered: app info in the hook's answer makes the instance
+/// ready (an empty or other answer means "I will call `/ready` later").
+pub async fn on_provision_answer(
+    gw: &Gateway,
+    event: &OutboxEvent,
+    response: &[u8],
+) -> Result<Option<Commit>, Failure> {
+    if response.is_empty() {
+        return Ok(None);
     }
+    let Some(info) = serde_json::from_slice::<ProvisionAnswer>(response)
+        .ok()
+        .and_then(|a| a.app_info)
+    else {
+        return Ok(None);
+    };
+    if let Err(problem) = app_info::validate(&info, gw.settings.encryption) {
+        tracing::warn!(
+            event_id = event.event_id,
+            problem,
+            "ignoring invalid app info in the hook's answer; call /ready with valid app info"
+        );
+        return Ok(None);
+    }
+    let Some(instance) = gw.store.get_instance(&event.ordering_key).await? else {
+        return Ok(None);
+    };
+    Ok(ready_commit(gw, &instance, &info))
 }

@@ -67,6 +67,13 @@ impl Failure {
     }
 }
 
+/// A storage error while acting on a delivery: the database will be back, so try again.
+impl From<crate::store::StoreError> for Failure {
+    fn from(err: crate::store::StoreError) -> Self {
+        Self::retryable(format!("storage: {err}"))
+    }
+}
+
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.message)
@@ -158,31 +165,39 @@ impl fmt::Debug for HookSink {
     }
 }
 
-#[async_trait]
-impl Sink for HookSink {
-    async fn deliver(&self, event: &OutboxEvent) -> Result<Vec<u8>, Failure> {
+impl HookSink {
+    /// One signed POST of `payload` with `webhook-id: event_id`, answered within `timeout`.
+    /// `Ok` carries the receiver's 2xx body (at most [`MAX_RESPONSE_BYTES`]).
+    ///
+    /// The outbox uses it through [`Sink::deliver`]; a question the gateway must answer inside a
+    /// production call (`changeInstanceCheck`) uses it directly with a shorter timeout.
+    pub async fn post(
+        &self,
+        event_id: &str,
+        payload: &str,
+        timeout: Duration,
+    ) -> Result<Vec<u8>, Failure> {
         let timestamp = self.clock.now().timestamp();
-        let body = event.payload.as_bytes();
-        let signature = webhook::sign(&self.secret, &event.event_id, timestamp, body);
+        let signature = webhook::sign(&self.secret, event_id, timestamp, payload.as_bytes());
         let response = self
             .client
             .post(self.url.clone())
-            .timeout(self.timeout)
+            .timeout(timeout)
             .header(CONTENT_TYPE, "application/json")
             .header(USER_AGENT, USER_AGENT_VALUE)
-            .header(HEADER_ID, &event.event_id)
+            .header(HEADER_ID, event_id)
             .header(HEADER_TIMESTAMP, timestamp.to_string())
             .header(HEADER_SIGNATURE, signature)
-            .body(event.payload.clone())
+            .body(payload.to_owned())
             .send()
             .await
-            .map_err(|err| transport_failure(err, self.timeout))?;
+            .map_err(|err| transport_failure(err, timeout))?;
 
         let status = response.status();
         if status.is_success() {
             return read_capped(response, MAX_RESPONSE_BYTES)
                 .await
-                .map_err(|err| transport_failure(err, self.timeout));
+                .map_err(|err| transport_failure(err, timeout));
         }
         let retry_after_secs = match status.as_u16() {
             429 | 503 => response
@@ -201,6 +216,14 @@ impl Sink for HookSink {
             retry_after_secs,
             message: status_message(status, &snippet),
         })
+    }
+}
+
+#[async_trait]
+impl Sink for HookSink {
+    async fn deliver(&self, event: &OutboxEvent) -> Result<Vec<u8>, Failure> {
+        self.post(&event.event_id, &event.payload, self.timeout)
+            .await
     }
 }
 

@@ -13,7 +13,7 @@ use tracing::Instrument as _;
 use super::backoff::RetrySchedule;
 use super::sink::{Failure, Sink};
 use crate::clock::SharedClock;
-use crate::store::{Commit, CommitOutcome, OutboxEvent, Store, StoreResult};
+use crate::store::{Commit, CommitOutcome, OutboxEvent, Store};
 
 /// How long a claim keeps other workers off an event. Must exceed the sink's timeout (10 s); the
 /// worker also abandons a delivery that outlives its lease, since another worker may have taken
@@ -38,13 +38,14 @@ pub trait DeliveryEffects: Send + Sync + std::fmt::Debug {
     /// (the worker sets `complete_event` on it), or `None` when the answer changes nothing.
     ///
     /// The commit may come back [`CommitOutcome::StaleInstance`]; the worker then calls this
-    /// again (a few times), so read the instance afresh on every call. An `Err` counts as a
-    /// retryable delivery failure: the hook is sent again later with the same `webhook-id`.
+    /// again (a few times), so read the instance afresh on every call. An `Err` is a delivery
+    /// failure: a retryable one sends the hook again later with the same `webhook-id`, a
+    /// permanent one parks the event as dead (store errors convert to retryable failures).
     async fn on_delivered(
         &self,
         event: &OutboxEvent,
         response: &[u8],
-    ) -> StoreResult<Option<Commit>>;
+    ) -> Result<Option<Commit>, Failure>;
 }
 
 /// Deliveries have no effect beyond marking the event delivered.
@@ -57,7 +58,7 @@ impl DeliveryEffects for NoEffects {
         &self,
         _event: &OutboxEvent,
         _response: &[u8],
-    ) -> StoreResult<Option<Commit>> {
+    ) -> Result<Option<Commit>, Failure> {
         Ok(None)
     }
 }
@@ -270,8 +271,9 @@ impl Worker {
             let effect = tokio::spawn(async move { effects.on_delivered(&owned, &body).await })
                 .await
                 .map_err(|join| Failure::retryable(task_failure("delivery effect", &join)))?
-                .map_err(|err| {
-                    Failure::retryable(format!("applying the hook's answer failed: {err}"))
+                .map_err(|failure| Failure {
+                    message: format!("applying the hook's answer failed: {}", failure.message),
+                    ..failure
                 })?;
             let Some(mut commit) = effect else {
                 return Ok(self.complete(event).await);

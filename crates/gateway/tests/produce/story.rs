@@ -6,6 +6,7 @@
 use chrono::{TimeZone, Utc};
 use koogate_gateway::store::InstanceStatus;
 use koogate_protocol::crypto::credential::{self, EncryptType};
+use koogate_sim::openapi::UploadContent;
 use serde_json::json;
 
 use crate::support::{Backend, TestApp, TestOptions, spawn_app};
@@ -218,7 +219,13 @@ async fn core_story(app: TestApp) {
         app.run_outbox().await;
         let events = app.events(&id).await;
         assert!(events.iter().all(|e| e.delivered_at.is_some() && !e.dead));
-        let accepted = app.hook().accepted();
+        // changeInstanceCheck was a synchronous question to the hook, not an outbox event.
+        let (questions, accepted): (Vec<_>, Vec<_>) = app
+            .hook()
+            .accepted()
+            .into_iter()
+            .partition(|d| d.event_type() == "instance.change_check");
+        assert_eq!(questions.len(), 1);
         let ids: Vec<&str> = accepted.iter().map(|d| d.webhook_id.as_str()).collect();
         let stored: Vec<&str> = events.iter().map(|e| e.event_id.as_str()).collect();
         assert_eq!(ids, stored, "every event once, in order");
@@ -272,6 +279,36 @@ async fn license_and_order_activities(app: TestApp) {
     assert_eq!(requested.len(), 1);
     let payload: serde_json::Value = serde_json::from_str(&requested[0].payload).unwrap();
     assert_eq!(payload["data"]["deviceFingerprint"], "fp-0001");
+    // Without a hook the built-in generator issues the license once the event is processed,
+    // and uploads it to the market-event API under the request's eventId.
+    assert!(app.uploads().is_empty());
+    app.run_outbox().await;
+    let uploads = app.uploads();
+    assert_eq!(uploads.len(), 1, "{uploads:?}");
+    assert_eq!(uploads[0].event_id, "evt-lic-0001");
+    assert_eq!(uploads[0].metadata["type"], "CHARACTERS");
+    let UploadContent::Characters(license) = &uploads[0].content else {
+        panic!("expected a license string, got {:?}", uploads[0].content);
+    };
+    assert_builtin_license(license, &id, "evt-lic-0001", "2025-03-01T08:00:00+00:00");
+    assert_eq!(
+        app.event_types(&id)
+            .await
+            .iter()
+            .filter(|t| t.as_str() == "license.uploaded")
+            .count(),
+        1
+    );
+    // KooGallery's retry of the same request: same answer, no second license.
+    app.call(json!({
+        "activity": "getLicenseAsync", "instanceId": id, "eventId": "evt-lic-0001",
+        "deviceFingerprint": "fp-0001", "effectiveTime": "2025-03-01 08:00:00 z",
+        "expireTime": "2025-04-01 23:59:59 z",
+    }))
+    .await
+    .assert_code("000004");
+    app.run_outbox().await;
+    assert_eq!(app.uploads().len(), 1);
     // A periodic instance needs an expiry; an unknown instance is 000003.
     app.call(json!({
         "activity": "getLicenseAsync", "instanceId": id, "eventId": "evt-lic-0002",
@@ -368,4 +405,34 @@ async fn trial_becomes_formal_on_refresh() {
         instance.expire_time,
         Some(Utc.with_ymd_and_hms(2025, 4, 1, 23, 59, 59).unwrap())
     );
+}
+
+/// Checks a built-in license the way vendor software would, following the format documented
+/// in the gateway README: split on `.`, decode the payload, verify the Standard Webhooks
+/// signature (id = eventId, timestamp = effectiveTime) with the hook secret.
+fn assert_builtin_license(license: &str, instance_id: &str, event_id: &str, effective: &str) {
+    use base64::Engine as _;
+    use koogate_protocol::signing::webhook::{self, WebhookSecret};
+    let parts: Vec<&str> = license.split('.').collect();
+    assert_eq!(parts.len(), 3, "{license}");
+    assert_eq!(parts[0], "kg1");
+    let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(parts[1])
+        .unwrap();
+    let body: serde_json::Value = serde_json::from_slice(&payload).unwrap();
+    assert_eq!(body["instanceId"], instance_id);
+    assert_eq!(body["eventId"], event_id);
+    assert_eq!(body["effectiveTime"], effective);
+    let timestamp = chrono::DateTime::parse_from_rfc3339(effective)
+        .unwrap()
+        .timestamp();
+    webhook::verify(
+        &WebhookSecret::parse(crate::support::HOOK_SECRET),
+        event_id,
+        &timestamp.to_string(),
+        &format!("v1,{}", parts[2]),
+        &payload,
+        timestamp,
+    )
+    .unwrap();
 }

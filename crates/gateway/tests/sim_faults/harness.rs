@@ -180,7 +180,7 @@ impl Rig {
             clock: Arc::new(gateway_clock),
             metrics: None,
             sandbox: false,
-            order_source: None,
+            marketplace: None,
         };
         let app = App::build(&config, options).await.unwrap();
         let store = app.state.gateway.store.clone();

@@ -4,8 +4,10 @@
 //! (an error status, or not listening at all), and with or without app info for
 //! `instance.provision`.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -50,9 +52,11 @@ struct HookState {
     clock: ManualClock,
     /// `None`: up (2xx). `Some(status)`: down, every request answered with `status`.
     down: Mutex<Option<u16>>,
-    /// What a 2xx answer to `instance.provision` carries; `None` answers `{"ok":true}`, which
-    /// means "I will call /ready later".
-    provision_answer: Mutex<Option<Value>>,
+    /// What a 2xx answer carries, by event type; a type not listed gets `{"ok":true}` (for
+    /// `instance.provision`: "I will call /ready later").
+    answers: Mutex<HashMap<String, Value>>,
+    /// How long the receiver takes before answering, by event type.
+    delays: Mutex<HashMap<String, Duration>>,
     received: Mutex<Vec<Delivery>>,
     /// Stops the running server; `None` while offline.
     server: Mutex<Option<(oneshot::Sender<()>, JoinHandle<()>)>>,
@@ -71,7 +75,8 @@ impl Hook {
             secret: WebhookSecret::parse(HOOK_SECRET),
             clock,
             down: Mutex::new(None),
-            provision_answer: Mutex::new(None),
+            answers: Mutex::default(),
+            delays: Mutex::default(),
             received: Mutex::new(Vec::new()),
             server: Mutex::new(None),
         });
@@ -129,8 +134,28 @@ impl Hook {
 
     /// Answers `instance.provision` with `{"appInfo": app_info}`.
     pub fn provide_app_info(&self, app_info: Value) {
-        *self.state.provision_answer.lock().unwrap() =
-            Some(serde_json::json!({ "appInfo": app_info }));
+        self.answer(
+            "instance.provision",
+            serde_json::json!({ "appInfo": app_info }),
+        );
+    }
+
+    /// Answers every event of `event_type` with `body` (when up).
+    pub fn answer(&self, event_type: &str, body: Value) {
+        self.state
+            .answers
+            .lock()
+            .unwrap()
+            .insert(event_type.to_owned(), body);
+    }
+
+    /// Waits `delay` before answering any event of `event_type`.
+    pub fn delay(&self, event_type: &str, delay: Duration) {
+        self.state
+            .delays
+            .lock()
+            .unwrap()
+            .insert(event_type.to_owned(), delay);
     }
 
     pub fn received(&self) -> Vec<Delivery> {
@@ -170,11 +195,13 @@ async fn receive(State(state): State<Arc<HookState>>, headers: HeaderMap, body: 
         Some(status) => status,
         None => 200,
     };
-    let answer = match (&*state.provision_answer.lock().unwrap(), status) {
-        (Some(answer), 200) if parsed["type"] == "instance.provision" => answer.to_string(),
+    let event_type = parsed["type"].as_str().unwrap_or_default().to_owned();
+    let answer = match (state.answers.lock().unwrap().get(&event_type), status) {
+        (Some(answer), 200) => answer.to_string(),
         (_, 200) => r#"{"ok":true}"#.to_owned(),
         _ => format!("down with {status}"),
     };
+    let delay = state.delays.lock().unwrap().get(&event_type).copied();
     state.received.lock().unwrap().push(Delivery {
         webhook_id,
         signature_ok,
@@ -182,6 +209,9 @@ async fn receive(State(state): State<Arc<HookState>>, headers: HeaderMap, body: 
         raw: body.to_vec(),
         body: parsed,
     });
+    if let Some(delay) = delay {
+        tokio::time::sleep(delay).await;
+    }
     let code = StatusCode::from_u16(status).unwrap();
     (code, [("content-type", "application/json")], answer).into_response()
 }

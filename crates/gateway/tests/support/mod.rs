@@ -269,7 +269,7 @@ pub async fn spawn_app(options: TestOptions) -> TestApp {
             clock: Arc::new(clock.clone()),
             metrics: None,
             sandbox: options.sandbox,
-            order_source: None,
+            marketplace: None,
         },
     )
     .await
@@ -324,6 +324,14 @@ impl TestApp {
 
     pub fn place_order(&self, spec: OrderSpec) -> PlacedOrder {
         self.orders.place_order(spec)
+    }
+
+    /// Every license the open API accepted, oldest first.
+    pub fn uploads(&self) -> Vec<openapi::Upload> {
+        self.sim
+            .as_ref()
+            .map(OpenApiHandle::uploads)
+            .unwrap_or_default()
     }
 
     /// Stops the open API: order queries fail until [`Self::restart_openapi`].

@@ -62,7 +62,7 @@ pub async fn koogate(sandbox: &OpenApiHandle) -> (String, TempDb) {
         clock: Arc::new(SystemClock),
         metrics: None,
         sandbox: false,
-        order_source: None,
+        marketplace: None,
     };
     let app = App::build(&config, options).await.unwrap();
     (serve(app.router()).await, db)

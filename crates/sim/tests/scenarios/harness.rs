@@ -112,7 +112,7 @@ impl Rig {
             clock: Arc::new(gateway_clock),
             metrics: None,
             sandbox: true,
-            order_source: None,
+            marketplace: None,
         };
         let app = App::build(&config, options).await.unwrap();
         Self {

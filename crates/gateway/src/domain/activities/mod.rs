@@ -50,7 +50,7 @@ async fn run(gw: &Gateway, request: &ProduceRequest) -> Result<Answer, Failure> 
         ProduceRequest::UpdateInstanceStatus(r) => update::status(gw, r).await,
         ProduceRequest::ReleaseInstance(r) => update::release(gw, r).await,
         ProduceRequest::UpgradeInstance(r) => update::upgrade(gw, r).await,
-        ProduceRequest::ChangeInstanceCheck(r) => change::run(gw, r).await,
+        ProduceRequest::ChangeInstanceCheck(r) => change::run(gw, r, test).await,
         ProduceRequest::OrderNotify(r) => notify::run(gw, r, test).await,
         ProduceRequest::GetLicenseAsync(r) => license::get_license_async(gw, r, test).await,
         ProduceRequest::RefreshLicenseCode(r) => license::refresh_code(gw, r, test).await,

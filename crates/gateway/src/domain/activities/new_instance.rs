@@ -30,7 +30,7 @@ pub async fn run(gw: &Gateway, req: &NewInstance, test: bool) -> Result<Answer, 
     // query knows: asking for it made every legacy call fail with 000005. Without a line the
     // query returns the whole order, and `FetchedOrder::line` picks its only line.
     let order = gw
-        .orders
+        .marketplace
         .query_order(order_id, req.order_line_id())
         .await
         .map_err(|e| Failure::Internal(format!("order query: {e}")))?;

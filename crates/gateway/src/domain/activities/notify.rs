@@ -18,7 +18,7 @@ pub async fn run(gw: &Gateway, req: &OrderNotify, test: bool) -> Result<Answer, 
         return Ok(Answer::replayed(stored.body));
     }
     let order = gw
-        .orders
+        .marketplace
         .query_order(order_id, Some(line_id))
         .await
         .map_err(|e| Failure::Internal(format!("order query: {e}")))?;

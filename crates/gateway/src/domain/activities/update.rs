@@ -125,7 +125,7 @@ pub async fn upgrade(gw: &Gateway, req: &UpgradeInstance) -> Result<Answer, Fail
     }
     let (order_id, line_id) = (req.order_id.as_str(), req.order_line_id.as_str());
     let order = gw
-        .orders
+        .marketplace
         .query_order(order_id, Some(line_id))
         .await
         .map_err(|e| Failure::Internal(format!("order query: {e}")))?;

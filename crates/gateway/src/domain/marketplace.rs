@@ -1,0 +1,98 @@
+//! What the domain needs from KooGallery's open API: the order query (to store what was bought)
+//! and the license upload (to deliver an online license). Served by [`OpenApiClient`] against
+//! KooGallery, or against the embedded sandbox that answers the same API locally.
+
+use async_trait::async_trait;
+use koogate_protocol::messages::order::{OrderInfo, OrderLine};
+use koogate_protocol::result_code::{CbcCode, OpenApiCode};
+
+use crate::openapi::{OpenApiClient, OpenApiError, UploadLicense};
+
+/// An order-query answer: the verbatim body (stored and forwarded to the vendor) and its parse.
+#[derive(Debug, Clone)]
+pub struct FetchedOrder {
+    pub raw: String,
+    pub info: OrderInfo,
+}
+
+impl FetchedOrder {
+    /// The line the call named, or the only line of a single-line order.
+    pub fn line(&self, order_line_id: &str) -> Option<&OrderLine> {
+        let lines = &self.info.order_line;
+        self.info
+            .line(order_line_id)
+            .or_else(|| (lines.len() == 1).then(|| &lines[0]))
+    }
+}
+
+/// Why an order could not be fetched. KooGallery retries the call, so all of these answer `000005`.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{0}")]
+pub struct OrderError(pub String);
+
+/// Why a license upload failed, and whether sending it again later can help.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct UploadError {
+    pub retryable: bool,
+    pub message: String,
+}
+
+#[async_trait]
+pub trait Marketplace: Send + Sync + std::fmt::Debug {
+    async fn query_order(
+        &self,
+        order_id: &str,
+        order_line_id: Option<&str>,
+    ) -> Result<FetchedOrder, OrderError>;
+
+    /// Delivers the license for a `getLicenseAsync` event (license-kit §3.3).
+    async fn upload_license(
+        &self,
+        event_id: &str,
+        license: &UploadLicense,
+    ) -> Result<(), UploadError>;
+}
+
+#[async_trait]
+impl Marketplace for OpenApiClient {
+    async fn query_order(
+        &self,
+        order_id: &str,
+        order_line_id: Option<&str>,
+    ) -> Result<FetchedOrder, OrderError> {
+        let fetched = OpenApiClient::query_order(self, order_id, order_line_id)
+            .await
+            .map_err(|e| OrderError(e.to_string()))?;
+        Ok(FetchedOrder {
+            raw: fetched.raw_body,
+            info: fetched.order,
+        })
+    }
+
+    async fn upload_license(
+        &self,
+        event_id: &str,
+        license: &UploadLicense,
+    ) -> Result<(), UploadError> {
+        OpenApiClient::upload_license(self, event_id, license.clone())
+            .await
+            .map(|_receipt| ())
+            .map_err(|err| UploadError {
+                retryable: upload_is_retryable(&err),
+                message: err.to_string(),
+            })
+    }
+}
+
+/// Network trouble, throttling and server errors pass; a refusal (bad signature, invalid
+/// parameter, a license the marketplace rejects) comes back the same until someone fixes it.
+fn upload_is_retryable(err: &OpenApiError) -> bool {
+    match err {
+        OpenApiError::Transport { .. } | OpenApiError::Decode(_) => true,
+        OpenApiError::Http { status, .. } => matches!(status, 408 | 429 | 500..=599),
+        // `91381036 inner error` is the marketplace's own failure (license-kit §3.3).
+        OpenApiError::Business { code, .. } => *code == OpenApiCode::Cbc(CbcCode::InnerError),
+        OpenApiError::Invalid(_) => false,
+    }
+}
