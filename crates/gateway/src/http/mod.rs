@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod extract;
+pub mod kit;
 pub mod ops;
 pub mod produce;
 pub mod reply;
@@ -31,6 +32,10 @@ pub struct AppState {
 pub fn router(state: AppState, produce_path: &str, body_limit: usize) -> Router {
     Router::new()
         .route(produce_path, post(produce::handle))
+        .route(
+            &kit::route_pattern(produce_path),
+            post(kit::not_implemented),
+        )
         .route("/api/v1/instances", get(api::list_instances))
         .route("/api/v1/instances/{id}", get(api::get_instance))
         .route("/api/v1/instances/{id}/ready", post(api::mark_ready))
