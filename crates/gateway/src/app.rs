@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use koogate_protocol::AccessKey;
+use koogate_protocol::crypto::credential::CredentialCipher;
 use koogate_protocol::signing::{scheme_a, webhook::WebhookSecret};
 use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::net::TcpListener;
@@ -82,12 +83,17 @@ impl App {
         let store = store::open(&config.database_url())
             .await
             .context("opening the database")?;
+        let credential_cipher = config
+            .encrypt_type
+            .cipher()
+            .map(|kind| CredentialCipher::new(&basic_key, kind));
         let settings = Settings {
             license_key: key_or_basic(&config.license_access_key),
             notify_key: key_or_basic(&config.notify_access_key),
             basic_key,
             verify_policy: verify_policy(config),
             encryption: config.encrypt_type,
+            credential_cipher,
             release_unknown: config.release_unknown,
             usage_info_name: config.usage_info_name.clone(),
             change_check_default: config.change_check_default,

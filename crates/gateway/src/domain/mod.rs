@@ -23,6 +23,7 @@ pub mod replies;
 use std::sync::Arc;
 
 use koogate_protocol::AccessKey;
+use koogate_protocol::crypto::credential::CredentialCipher;
 use koogate_protocol::signing::scheme_a;
 use koogate_protocol::signing::webhook::WebhookSecret;
 use tokio::sync::Notify;
@@ -70,6 +71,8 @@ pub struct Settings {
     pub notify_key: AccessKey,
     pub verify_policy: scheme_a::VerifyPolicy,
     pub encryption: CredentialEncryption,
+    /// The cipher for `encryption` under the basic key, derived once; `None` for plain text.
+    pub credential_cipher: Option<CredentialCipher>,
     pub release_unknown: ReleaseUnknown,
     /// `usageInfo` (default) or `usageInfos`.
     pub usage_info_name: String,

@@ -102,22 +102,97 @@ fn aes_key<const N: usize>(key: &AccessKey) -> [u8; N] {
     out
 }
 
-/// `iv + base64(ciphertext)`.
+#[derive(Clone)]
+enum DerivedKey {
+    Aes256([u8; 32]),
+    Aes128([u8; 16]),
+}
+
+/// The credential cipher of one access key and `encryptType`, with the SHA1PRNG key derivation
+/// done once. A gateway answering `queryInstance` encrypts two credentials per instance, up to
+/// 200 per call, all under the same key; deriving it each time was a measurable share of the
+/// call (BENCHMARKS.md, profile of `queryInstance` with 100 ids). `Debug` prints no key.
+#[derive(Clone)]
+pub struct CredentialCipher {
+    key: DerivedKey,
+}
+
+impl std::fmt::Debug for CredentialCipher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "CredentialCipher({:?}, [redacted])", self.kind())
+    }
+}
+
+impl CredentialCipher {
+    pub fn new(key: &AccessKey, kind: EncryptType) -> Self {
+        let key = match kind {
+            EncryptType::Aes256 => DerivedKey::Aes256(aes_key::<32>(key)),
+            EncryptType::Aes128 => DerivedKey::Aes128(aes_key::<16>(key)),
+        };
+        Self { key }
+    }
+
+    pub fn kind(&self) -> EncryptType {
+        match self.key {
+            DerivedKey::Aes256(_) => EncryptType::Aes256,
+            DerivedKey::Aes128(_) => EncryptType::Aes128,
+        }
+    }
+
+    /// `iv + base64(ciphertext)`.
+    pub fn encrypt(&self, iv: &Iv, plaintext: &str) -> String {
+        let data = plaintext.as_bytes();
+        let ciphertext = match &self.key {
+            DerivedKey::Aes256(key) => cbc::Encryptor::<Aes256>::new(key.into(), &iv.0.into())
+                .encrypt_padded_vec::<Pkcs7>(data),
+            DerivedKey::Aes128(key) => cbc::Encryptor::<Aes128>::new(key.into(), &iv.0.into())
+                .encrypt_padded_vec::<Pkcs7>(data),
+        };
+        let mut out = String::from(iv.as_str());
+        STANDARD.encode_string(ciphertext, &mut out);
+        out
+    }
+
+    /// Like [`Self::encrypt`], but refuses results over [`MAX_ENCRYPTED_LEN`].
+    pub fn encrypt_checked(&self, iv: &Iv, plaintext: &str) -> Result<String, CryptoError> {
+        let out = self.encrypt(iv, plaintext);
+        if out.len() > MAX_ENCRYPTED_LEN {
+            return Err(CryptoError::TooLong {
+                len: out.len(),
+                max: MAX_ENCRYPTED_LEN,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Splits off the 16-character IV and decrypts the rest.
+    pub fn decrypt(&self, text: &str) -> Result<String, CryptoError> {
+        if text.len() < IV_LEN {
+            return Err(CryptoError::TooShort);
+        }
+        // `get` rather than slicing: a multi-byte character straddling byte 16 is a bad IV,
+        // not a panic.
+        let (iv, body) = match (text.get(..IV_LEN), text.get(IV_LEN..)) {
+            (Some(iv), Some(body)) => (Iv::parse(iv)?, body),
+            _ => return Err(CryptoError::InvalidIv),
+        };
+        let ciphertext = LENIENT_BASE64
+            .decode(body)
+            .map_err(|_| CryptoError::InvalidBase64)?;
+        let plain = match &self.key {
+            DerivedKey::Aes256(key) => cbc::Decryptor::<Aes256>::new(key.into(), &iv.0.into())
+                .decrypt_padded_vec::<Pkcs7>(&ciphertext),
+            DerivedKey::Aes128(key) => cbc::Decryptor::<Aes128>::new(key.into(), &iv.0.into())
+                .decrypt_padded_vec::<Pkcs7>(&ciphertext),
+        }
+        .map_err(|_| CryptoError::DecryptFailed)?;
+        String::from_utf8(plain).map_err(|_| CryptoError::InvalidUtf8)
+    }
+}
+
+/// `iv + base64(ciphertext)`; derives the key on every call (see [`CredentialCipher`]).
 pub fn encrypt(key: &AccessKey, kind: EncryptType, iv: &Iv, plaintext: &str) -> String {
-    let data = plaintext.as_bytes();
-    let ciphertext = match kind {
-        EncryptType::Aes256 => {
-            cbc::Encryptor::<Aes256>::new(&aes_key::<32>(key).into(), &iv.0.into())
-                .encrypt_padded_vec::<Pkcs7>(data)
-        }
-        EncryptType::Aes128 => {
-            cbc::Encryptor::<Aes128>::new(&aes_key::<16>(key).into(), &iv.0.into())
-                .encrypt_padded_vec::<Pkcs7>(data)
-        }
-    };
-    let mut out = String::from(iv.as_str());
-    STANDARD.encode_string(ciphertext, &mut out);
-    out
+    CredentialCipher::new(key, kind).encrypt(iv, plaintext)
 }
 
 /// Like [`encrypt`], but refuses results over [`MAX_ENCRYPTED_LEN`].
@@ -127,41 +202,12 @@ pub fn encrypt_checked(
     iv: &Iv,
     plaintext: &str,
 ) -> Result<String, CryptoError> {
-    let out = encrypt(key, kind, iv, plaintext);
-    if out.len() > MAX_ENCRYPTED_LEN {
-        return Err(CryptoError::TooLong {
-            len: out.len(),
-            max: MAX_ENCRYPTED_LEN,
-        });
-    }
-    Ok(out)
+    CredentialCipher::new(key, kind).encrypt_checked(iv, plaintext)
 }
 
 /// Splits off the 16-character IV and decrypts the rest.
 pub fn decrypt(key: &AccessKey, kind: EncryptType, text: &str) -> Result<String, CryptoError> {
-    if text.len() < IV_LEN {
-        return Err(CryptoError::TooShort);
-    }
-    // `get` rather than slicing: a multi-byte character straddling byte 16 is a bad IV, not a panic.
-    let (iv, body) = match (text.get(..IV_LEN), text.get(IV_LEN..)) {
-        (Some(iv), Some(body)) => (Iv::parse(iv)?, body),
-        _ => return Err(CryptoError::InvalidIv),
-    };
-    let ciphertext = LENIENT_BASE64
-        .decode(body)
-        .map_err(|_| CryptoError::InvalidBase64)?;
-    let plain = match kind {
-        EncryptType::Aes256 => {
-            cbc::Decryptor::<Aes256>::new(&aes_key::<32>(key).into(), &iv.0.into())
-                .decrypt_padded_vec::<Pkcs7>(&ciphertext)
-        }
-        EncryptType::Aes128 => {
-            cbc::Decryptor::<Aes128>::new(&aes_key::<16>(key).into(), &iv.0.into())
-                .decrypt_padded_vec::<Pkcs7>(&ciphertext)
-        }
-    }
-    .map_err(|_| CryptoError::DecryptFailed)?;
-    String::from_utf8(plain).map_err(|_| CryptoError::InvalidUtf8)
+    CredentialCipher::new(key, kind).decrypt(text)
 }
 
 #[cfg(test)]
@@ -243,6 +289,21 @@ mod tests {
                 "{kind:?} {plain}"
             );
         }
+    }
+
+    /// One cipher per type, reused across every row and both directions, as the gateway uses it.
+    #[test]
+    fn a_reused_cipher_matches_every_spec_row() {
+        let ciphers = [
+            CredentialCipher::new(&key(), EncryptType::Aes256),
+            CredentialCipher::new(&key(), EncryptType::Aes128),
+        ];
+        for (kind, plain, expected) in SPEC_TABLE {
+            let cipher = ciphers.iter().find(|c| c.kind() == kind).unwrap();
+            assert_eq!(cipher.encrypt(&iv(), plain), expected, "{kind:?} {plain}");
+            assert_eq!(cipher.decrypt(expected).as_deref(), Ok(plain));
+        }
+        assert!(!format!("{:?}", ciphers[0]).contains(KEY));
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! `queryInstance` (spec saas-v2 §3.2): read-only. KooGallery polls it after a `000004` until the
 //! app info appears, and the buyer's console calls it to show the credentials.
 
-use koogate_protocol::crypto::credential::{self, Iv};
+use koogate_protocol::crypto::credential::Iv;
 use koogate_protocol::messages::instance::QueryInstance;
 use koogate_protocol::messages::{AppInfo, InstanceInfo, ProduceResponse};
 
@@ -54,14 +54,13 @@ fn instance_info(gw: &Gateway, instance: &Instance) -> Result<InstanceInfo, Fail
 
 /// Encrypts the credentials as configured; everything else goes out as stored.
 fn to_wire(gw: &Gateway, info: AppInfo) -> Result<AppInfo, Failure> {
-    let cipher = gw.settings.encryption.cipher();
+    let cipher = gw.settings.credential_cipher.as_ref();
     let seal = |value: Option<String>| -> Result<Option<String>, Failure> {
         match (value, cipher) {
-            (Some(v), Some(kind)) => {
-                credential::encrypt_checked(&gw.settings.basic_key, kind, &Iv::random(), &v)
-                    .map(Some)
-                    .map_err(|e| Failure::Internal(format!("credential cannot be delivered: {e}")))
-            }
+            (Some(v), Some(cipher)) => cipher
+                .encrypt_checked(&Iv::random(), &v)
+                .map(Some)
+                .map_err(|e| Failure::Internal(format!("credential cannot be delivered: {e}"))),
             (value, _) => Ok(value),
         }
     };
