@@ -1,6 +1,7 @@
-//! The simulator in-process: [`Sim::start`] serves KooGallery's open API (order query, upload)
-//! plus a small inspection API, and returns a [`SimHandle`] that plays flows against the target
-//! and exposes everything that happened, so tests read results instead of sleeping.
+//! The simulator in-process: [`Sim::start`] serves KooGallery's open API (order query, upload,
+//! usage pushes, license-code APIs) plus a small inspection API, and returns a [`SimHandle`]
+//! that plays flows against the target and exposes everything that happened, so tests read
+//! results instead of sleeping.
 //!
 //! Inspection routes (unauthenticated: the simulator listens on loopback by default):
 //! `GET /__sim/exchanges`, `GET /__sim/messages`, `GET /__sim/orders`, `GET /__sim/flows`,
@@ -17,7 +18,9 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
 use crate::message_log::{Message, RetriggerError};
-use crate::openapi::{self, OpenApiConfig, OpenApiState, Upload};
+use crate::openapi::{
+    self, License, OpenApiConfig, OpenApiState, Upload, UsageAnomaly, UsageRecord,
+};
 use crate::orders::OrderBook;
 use crate::scenario::{
     AttemptInfo, Engine, EngineOptions, ExchangeRecord, Flow, FlowReport, OrderState, SigningTime,
@@ -34,7 +37,8 @@ pub struct SimConfig {
     pub options: EngineOptions,
     /// Credentials, order book and listener of the open API. Its `now` is replaced by the
     /// virtual clock when requests are signed in virtual time: a target whose clock follows the
-    /// simulator's also dates its open-API calls in virtual time.
+    /// simulator's also dates its open-API calls in virtual time. Its `basic_key`, when `None`,
+    /// becomes the target's key (the one bound to the basic interfaces).
     pub openapi: OpenApiConfig,
 }
 
@@ -83,6 +87,8 @@ impl Sim {
         };
         let state = OpenApiState::new(openapi.orders.clone(), now);
         state.add_key(&openapi.ak, openapi.sk.clone());
+        // The target's key is the one bound to the basic interfaces, which signs usage pushes.
+        state.set_basic_key(openapi.basic_key.unwrap_or_else(|| target.key.clone()));
         let engine = Engine::new(target, clock, openapi.orders, options)?;
         let reports = Arc::new(Mutex::new(Vec::new()));
         let app = openapi::router(state.clone()).merge(inspect::router(inspect::State {
@@ -201,13 +207,29 @@ impl SimHandle {
         self.openapi.uploads()
     }
 
+    /// Every usage record the target pushed (new and old API), duplicates stored once.
+    pub fn usage_records(&self) -> Vec<UsageRecord> {
+        self.openapi.usage_records()
+    }
+
+    /// The usage records the asynchronous check rejected (the seller center's 话单 anomalies);
+    /// await [`OpenApiState::settle_usage`] first to see every one.
+    pub fn usage_anomalies(&self) -> Vec<UsageAnomaly> {
+        self.openapi.usage_anomalies()
+    }
+
+    /// Every license code with its activation, heartbeats and usage reports.
+    pub fn licenses(&self) -> Vec<License> {
+        self.openapi.licenses()
+    }
+
     /// The open API's shared state: keys, and the latency injection fault tests use
-    /// ([`OpenApiState::set_latency`]).
+    /// ([`OpenApiState::set_latency`]), instances and license codes to set up.
     pub fn openapi(&self) -> &OpenApiState {
         &self.openapi
     }
 
-    /// Every open-API request the target made (order queries, uploads).
+    /// Every open-API request the target made (order queries, uploads, usage pushes, license calls).
     pub fn openapi_exchanges(&self) -> Vec<openapi::Exchange> {
         self.openapi.exchanges()
     }

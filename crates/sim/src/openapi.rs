@@ -5,6 +5,14 @@
 //!   [`OrderBook`] (spec saas-v2 §7.1).
 //! - `POST /api/mkp-openapi-public/global/v1/market-event/{event_id}/file` takes a license string
 //!   or file as `multipart/form-data` (spec license-kit §3.3) and records it for tests.
+//! - `POST /api/mkp-openapi-public/global/v1/isv/usage-data`: usage push, new (saas-v2 §7.2),
+//!   with the body signature checked against the basic-interface access key.
+//! - `POST /rest/marketplace/v1/isv/usage-data`: usage push, old (saas-v2 §7.3). Both pushes feed
+//!   one store; records are deduplicated and checked asynchronously into 话单 anomalies.
+//! - `POST /api/mkp-openapi-public/global/v1/license/activate` and
+//!   `POST /api/mkp-openapi-public/global/v1/license/heartbeat` (license-kit §2.3.1–2.3.2), and
+//!   `POST /api/mkp-openapi-public/global/v2/license/software-usage-info` (§2.3.3), answering from
+//!   a registry of license codes that tests issue.
 //!
 //! Every routed request first passes APIG `SDK-HMAC-SHA256` verification (license-kit §6.1) over
 //! the exact bytes received, with the 15-minute date window measured on an injected [`Now`]; a
@@ -21,25 +29,45 @@ use axum::Router;
 use axum::handler::Handler;
 use axum::middleware::from_fn_with_state;
 use axum::routing::{get, post};
+use chrono::{DateTime, Utc};
 use koogate_protocol::AccessKey;
 
 use crate::orders::OrderBook;
 
+mod answer;
 mod apig_auth;
+mod license_routes;
+mod licenses;
 mod multipart;
 mod order_query;
 mod record;
 mod server;
 mod upload;
+mod usage_parse;
+mod usage_push;
+mod usage_store;
 
+pub use licenses::{Activation, Heartbeat, IssueError, License, LicenseGrant, SoftwareUsageReport};
 pub use record::{Exchange, Upload, UploadContent, Verdict};
 pub use server::{OpenApiConfig, OpenApiHandle, OpenApiServer, start};
+pub use usage_store::{InstanceStatus, UsageAnomaly, UsageApi, UsageInstance, UsageRecord};
 
 /// The order query route.
 pub const ORDER_QUERY_PATH: &str = "/api/mkp-openapi-public/global/v1/order/query";
 /// The license string/file upload route (axum pattern).
 pub const MARKET_EVENT_FILE_PATH: &str =
     "/api/mkp-openapi-public/global/v1/market-event/{event_id}/file";
+/// The usage push, new (body-signed).
+pub const USAGE_DATA_PATH: &str = "/api/mkp-openapi-public/global/v1/isv/usage-data";
+/// The usage push, old.
+pub const OLD_USAGE_DATA_PATH: &str = "/rest/marketplace/v1/isv/usage-data";
+/// License code activation (v1).
+pub const LICENSE_ACTIVATE_PATH: &str = "/api/mkp-openapi-public/global/v1/license/activate";
+/// License code query, formerly heartbeat (v1).
+pub const LICENSE_HEARTBEAT_PATH: &str = "/api/mkp-openapi-public/global/v1/license/heartbeat";
+/// Software usage statistics per license code (v2).
+pub const SOFTWARE_USAGE_INFO_PATH: &str =
+    "/api/mkp-openapi-public/global/v2/license/software-usage-info";
 
 /// The simulator's idea of "now", in Unix seconds. The simulator does not depend on the gateway
 /// crate and its `Clock`; a closure is all the date check needs, and scenarios on a simulated
@@ -74,13 +102,18 @@ impl std::fmt::Debug for Now {
     }
 }
 
-/// Everything the open-API routes share. Clones share the same keys, orders and logs.
+/// Everything the open-API routes share. Clones share the same keys, orders, records and logs.
 #[derive(Debug, Clone)]
 pub struct OpenApiState {
     keys: Arc<RwLock<HashMap<String, AccessKey>>>,
+    /// The merchant's access key bound to the basic interfaces: the new usage push's body
+    /// signature key (spec saas-v2 §7.2). `None` refuses every new push with `MKT.0102`.
+    basic_key: Arc<RwLock<Option<AccessKey>>>,
     now: Now,
     orders: OrderBook,
     uploads: Arc<Mutex<Vec<Upload>>>,
+    usage: Arc<usage_store::UsageStore>,
+    licenses: Arc<licenses::LicenseRegistry>,
     exchanges: Arc<Mutex<Vec<Exchange>>>,
     /// Added before every routed request is handled, in milliseconds (see [`Self::set_latency`]).
     latency_ms: Arc<AtomicU64>,
@@ -91,15 +124,18 @@ impl OpenApiState {
     pub fn new(orders: OrderBook, now: Now) -> Self {
         Self {
             keys: Arc::default(),
+            basic_key: Arc::default(),
             now,
             orders,
             uploads: Arc::default(),
+            usage: Arc::default(),
+            licenses: Arc::default(),
             exchanges: Arc::default(),
             latency_ms: Arc::default(),
         }
     }
 
-    /// Makes every open-API answer (order query, upload) at least this slow, from the next
+    /// Makes every open-API answer (every route) at least this slow, from the next
     /// request on; zero turns it off. Fault tests use it so that a vendor's `newInstance`,
     /// which queries the order inside the call, outlasts a short KooGallery client timeout.
     pub fn set_latency(&self, latency: Duration) {
@@ -126,6 +162,27 @@ impl OpenApiState {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .remove(ak)
             .is_some()
+    }
+
+    /// Verifies new usage pushes' body signatures with this key (the access key the merchant
+    /// bound to the basic interfaces in the seller center).
+    pub fn set_basic_key(&self, key: AccessKey) {
+        *self
+            .basic_key
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(key);
+    }
+
+    fn basic_key(&self) -> Option<AccessKey> {
+        self.basic_key
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    /// The injected "now" as a UTC time.
+    fn now_utc(&self) -> DateTime<Utc> {
+        DateTime::from_timestamp(self.now.unix_secs(), 0).unwrap_or_default()
     }
 
     pub fn orders(&self) -> &OrderBook {
@@ -193,7 +250,27 @@ pub fn router(state: OpenApiState) -> Router {
         )
         .route(
             MARKET_EVENT_FILE_PATH,
-            post(upload::handle.layer(auth)).fallback(apig_auth::not_found),
+            post(upload::handle.layer(auth.clone())).fallback(apig_auth::not_found),
+        )
+        .route(
+            USAGE_DATA_PATH,
+            post(usage_push::handle_new.layer(auth.clone())).fallback(apig_auth::not_found),
+        )
+        .route(
+            OLD_USAGE_DATA_PATH,
+            post(usage_push::handle_old.layer(auth.clone())).fallback(apig_auth::not_found),
+        )
+        .route(
+            LICENSE_ACTIVATE_PATH,
+            post(license_routes::activate.layer(auth.clone())).fallback(apig_auth::not_found),
+        )
+        .route(
+            LICENSE_HEARTBEAT_PATH,
+            post(license_routes::heartbeat.layer(auth.clone())).fallback(apig_auth::not_found),
+        )
+        .route(
+            SOFTWARE_USAGE_INFO_PATH,
+            post(license_routes::software_usage_info.layer(auth)).fallback(apig_auth::not_found),
         )
         .fallback(apig_auth::not_found)
         .layer(from_fn_with_state(state.clone(), record::log_exchange))

@@ -3,6 +3,11 @@
 // Helpers outside `#[test]` functions unwrap too; a failure there is a test failure.
 #![allow(clippy::unwrap_used)]
 
+#[path = "openapi/license.rs"]
+mod license;
+#[path = "openapi/usage.rs"]
+mod usage;
+
 use koogate_protocol::AccessKey;
 use koogate_protocol::signing::apig;
 use koogate_sim::openapi::{
@@ -26,10 +31,19 @@ fn sdk_date(unix_secs: i64) -> String {
 }
 
 async fn start() -> OpenApiHandle {
-    let config = OpenApiConfig::default()
-        .keys(AK, AccessKey::new(SK))
-        .now(Now::fixed(NOW));
-    openapi::start(config).await.unwrap()
+    start_at(NOW).await
+}
+
+/// A simulator whose frozen "now" is `unix_secs`, with the test AK/SK.
+async fn start_at(unix_secs: i64) -> OpenApiHandle {
+    start_with(OpenApiConfig::default().now(Now::fixed(unix_secs))).await
+}
+
+/// A simulator from `config`, with the test AK/SK.
+async fn start_with(config: OpenApiConfig) -> OpenApiHandle {
+    openapi::start(config.keys(AK, AccessKey::new(SK)))
+        .await
+        .unwrap()
 }
 
 fn client() -> reqwest::Client {
@@ -46,6 +60,20 @@ async fn send(
     sk: &str,
     date: &str,
 ) -> (u16, Value) {
+    send_with_headers(method, url, content_type, &[], body, sk, date).await
+}
+
+/// [`send`] with extra headers, sent but not covered by the APIG signature (as the usage push's
+/// `signature`/`ts`/`nonce`, which the SDK does not list in `SignedHeaders`).
+async fn send_with_headers(
+    method: &str,
+    url: &str,
+    content_type: &str,
+    extra: &[(&str, &str)],
+    body: Vec<u8>,
+    sk: &str,
+    date: &str,
+) -> (u16, Value) {
     let headers = vec![("Content-Type".to_owned(), content_type.to_owned())];
     let request = apig::Request {
         method,
@@ -54,8 +82,11 @@ async fn send(
         body: &body,
     };
     let signed = apig::sign(AK, &AccessKey::new(sk), date, &request).unwrap();
-    let response = client()
-        .request(method.parse().unwrap(), url)
+    let mut builder = client().request(method.parse().unwrap(), url);
+    for (name, value) in extra {
+        builder = builder.header(*name, *value);
+    }
+    let response = builder
         .header("Content-Type", content_type)
         .header(apig::HEADER_DATE, &signed.sdk_date)
         .header(apig::HEADER_AUTHORIZATION, &signed.authorization)

@@ -73,9 +73,13 @@ async fn start_sandbox(
     config: &mut Config,
     generated: &GeneratedSecrets,
 ) -> anyhow::Result<OpenApiHandle> {
-    let sandbox = OpenApiConfig::default()
+    let mut sandbox = OpenApiConfig::default()
         .keys(&generated.sandbox_ak, AccessKey::new(&generated.sandbox_sk))
         .orders(sandbox_orders()?);
+    // Usage pushes are body-signed with the key bound to the basic interfaces (saas-v2 §7.2).
+    if let Some(key) = &config.access_key {
+        sandbox = sandbox.basic_key(AccessKey::new(key.expose()));
+    }
     let handle = koogate_sim::openapi::start(sandbox)
         .await
         .context("starting the embedded KooGallery sandbox")?;

@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::{Extension, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -20,6 +20,11 @@ const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 /// The access key a verified request was signed with, for handlers that record it.
 #[derive(Debug, Clone)]
 pub(super) struct Caller(pub String);
+
+/// The AK of a verified request; empty if a handler ever ran without the verification layer.
+pub(super) fn caller_key(caller: Option<Extension<Caller>>) -> String {
+    caller.map(|Extension(Caller(ak))| ak).unwrap_or_default()
+}
 
 /// Verifies the request, then runs the handler with the buffered body put back.
 pub(super) async fn verify(

@@ -26,7 +26,8 @@ pub struct Exchange {
     pub path: String,
     pub verdict: Verdict,
     pub status: u16,
-    /// Why a request was refused past authentication (e.g. which upload field was invalid).
+    /// Why a request was refused past authentication (e.g. which upload field was invalid), or
+    /// what part of an accepted one was not taken (duplicate usage records).
     pub detail: Option<String>,
 }
 

@@ -10,7 +10,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use super::{Exchange, Now, OpenApiState, Upload, router};
+use super::{Exchange, License, Now, OpenApiState, Upload, UsageAnomaly, UsageRecord, router};
 use crate::orders::OrderBook;
 
 /// How to start an [`OpenApiServer`]. [`Default`] gives fresh random credentials, the wall clock,
@@ -20,6 +20,10 @@ pub struct OpenApiConfig {
     /// The access key ID callers sign with.
     pub ak: String,
     pub sk: AccessKey,
+    /// The merchant's basic-interface access key, which signs new usage pushes' bodies (spec
+    /// saas-v2 §7.2). `None` draws a random one, readable from [`OpenApiHandle::basic_key`];
+    /// `Sim::start` uses its target's key.
+    pub basic_key: Option<AccessKey>,
     pub now: Now,
     pub orders: OrderBook,
     /// Serve on this listener instead of binding `127.0.0.1:0`.
@@ -31,6 +35,7 @@ impl Default for OpenApiConfig {
         Self {
             ak: random_ak(),
             sk: AccessKey::new(Alphanumeric.sample_string(&mut rand::rng(), 40)),
+            basic_key: None,
             now: Now::system(),
             orders: OrderBook::seeded(),
             listener: None,
@@ -42,6 +47,11 @@ impl OpenApiConfig {
     pub fn keys(mut self, ak: &str, sk: AccessKey) -> Self {
         self.ak = ak.to_owned();
         self.sk = sk;
+        self
+    }
+
+    pub fn basic_key(mut self, key: AccessKey) -> Self {
+        self.basic_key = Some(key);
         self
     }
 
@@ -84,6 +94,10 @@ impl OpenApiServer {
         let addr = listener.local_addr()?;
         let state = OpenApiState::new(config.orders.clone(), config.now);
         state.add_key(&config.ak, config.sk.clone());
+        let basic_key = config
+            .basic_key
+            .unwrap_or_else(|| AccessKey::new(Alphanumeric.sample_string(&mut rand::rng(), 32)));
+        state.set_basic_key(basic_key.clone());
         let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
         let app = router(state.clone());
         let task = tokio::spawn(async move {
@@ -100,6 +114,7 @@ impl OpenApiServer {
             addr,
             ak: config.ak,
             sk: config.sk,
+            basic_key,
             orders: config.orders,
             state,
             shutdown: Some(shutdown_tx),
@@ -121,6 +136,8 @@ pub struct OpenApiHandle {
     pub addr: SocketAddr,
     pub ak: String,
     pub sk: AccessKey,
+    /// The key new usage pushes must sign their bodies with.
+    pub basic_key: AccessKey,
     /// The live order book: orders placed here are visible to the next query.
     pub orders: OrderBook,
     state: OpenApiState,
@@ -137,6 +154,26 @@ impl OpenApiHandle {
     /// Every request seen, oldest first.
     pub fn exchanges(&self) -> Vec<Exchange> {
         self.state.exchanges()
+    }
+
+    /// See [`OpenApiState::usage_records`].
+    pub fn usage_records(&self) -> Vec<UsageRecord> {
+        self.state.usage_records()
+    }
+
+    /// See [`OpenApiState::usage_anomalies`].
+    pub fn usage_anomalies(&self) -> Vec<UsageAnomaly> {
+        self.state.usage_anomalies()
+    }
+
+    /// See [`OpenApiState::settle_usage`].
+    pub async fn settle_usage(&self) {
+        self.state.settle_usage().await;
+    }
+
+    /// See [`OpenApiState::licenses`].
+    pub fn licenses(&self) -> Vec<License> {
+        self.state.licenses()
     }
 
     /// The shared state (to add keys, for instance).

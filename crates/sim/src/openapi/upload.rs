@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::OpenApiState;
-use super::apig_auth::Caller;
+use super::apig_auth::{Caller, caller_key};
 use super::multipart::{self, Part};
 use super::record::{Upload, UploadContent, with_detail};
 
@@ -28,7 +28,7 @@ pub(super) async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let access_key = caller.map(|Extension(Caller(ak))| ak).unwrap_or_default();
+    let access_key = caller_key(caller);
     match read_upload(&headers, &body) {
         Ok((metadata, content)) => {
             state.record_upload(Upload {
