@@ -16,8 +16,10 @@ use tokio::sync::{Notify, watch};
 
 use crate::clock::SharedClock;
 use crate::config::{Config, Secret};
-use crate::domain::hook_effects::HookEffects;
-use crate::domain::{BuiltinProvisioner, Gateway, Marketplace, Settings};
+use crate::domain::hook_effects::{GatewaySink, HookEffects};
+use crate::domain::license_issue::LicenseSigner;
+use crate::domain::metering::MeteringWorker;
+use crate::domain::{BuiltinProvisioner, Gateway, Marketplace, MeteringSettings, Settings};
 use crate::http::{self, AppState};
 use crate::openapi::{OpenApiClient, OpenApiConfig};
 use crate::outbox::{HookSink, NullSink, Sink, Worker};
@@ -46,6 +48,8 @@ pub struct Options {
 pub struct App {
     pub state: AppState,
     pub worker: Worker,
+    pub metering: MeteringWorker,
+    metering_interval: Duration,
     produce_path: String,
     body_limit: usize,
     /// Set when `tls_cert` and `tls_key` are configured: [`App::serve`] then speaks HTTPS.
@@ -99,20 +103,30 @@ impl App {
             change_check_default: config.change_check_default,
             sandbox: options.sandbox,
             hook_configured: config.hook_url.is_some(),
+            metering: MeteringSettings {
+                window: config.metering_window,
+                grace: chrono::Duration::seconds(
+                    i64::try_from(config.metering_grace_secs).unwrap_or(0),
+                ),
+            },
         };
         let marketplace = match options.marketplace {
             Some(marketplace) => marketplace,
             None => Arc::new(open_api_client(config, options.clock.clone())?),
         };
-        let license_secret = config
-            .hook_secret
-            .as_ref()
-            .map(|s| WebhookSecret::parse(s.expose()));
+        let license_signer = match &config.license_signing_key {
+            Some(key) => LicenseSigner::from_hex_seed(key.expose())
+                .map_err(anyhow::Error::msg)
+                .context("KOOGATE_LICENSE_SIGNING_KEY")?,
+            // `serve` always has one (generated on first start); embedders and tests that set
+            // none get a key derived from the master key, stable for as long as it is.
+            None => LicenseSigner::derived_from(master.expose()),
+        };
+        let license_signer = Some(Arc::new(license_signer));
         let hook = match &config.hook_url {
             Some(url) => {
-                let secret = license_secret
-                    .clone()
-                    .context("hook_secret is not set (koogate generates it on first start)")?;
+                let secret =
+                    WebhookSecret::parse(secret(&config.hook_secret, "hook_secret")?.expose());
                 Some(Arc::new(
                     HookSink::new(url, secret, options.clock.clone())
                         .context("KOOGATE_HOOK_URL")?,
@@ -132,13 +146,17 @@ impl App {
             },
             marketplace,
             hook: hook.clone(),
-            license_secret,
+            license_signer,
             outbox_wakeup: notify.clone(),
         });
-        let sink: Arc<dyn Sink> = match hook {
+        let hook_sink: Arc<dyn Sink> = match hook {
             Some(hook) => hook,
             None => Arc::new(NullSink),
         };
+        let sink = Arc::new(GatewaySink {
+            gateway: gateway.clone(),
+            hook: hook_sink,
+        });
         let worker = Worker::new(store, sink, options.clock.clone())
             .with_effects(Arc::new(HookEffects {
                 gateway: gateway.clone(),
@@ -149,9 +167,12 @@ impl App {
             metrics: options.metrics,
             api_token: secret(&config.api_token, "api_token")?,
         };
+        let metering = MeteringWorker::new(state.gateway.clone());
         Ok(Self {
             state,
             worker,
+            metering,
+            metering_interval: Duration::from_secs(config.metering_interval_secs),
             produce_path: config.produce_path.clone(),
             body_limit: config.body_limit,
             tls,
@@ -179,6 +200,11 @@ impl App {
             let _ = rx.wait_for(|stop| *stop).await;
         };
         let worker = tokio::spawn(self.worker.clone().run(stopped(stop_rx.clone())));
+        let metering = tokio::spawn(
+            self.metering
+                .clone()
+                .run(self.metering_interval, stopped(stop_rx.clone())),
+        );
         let pruner = tokio::spawn(prune_nonces(self.state.gateway.clone(), stopped(stop_rx)));
         let router = self.router();
         let shutdown = async move {
@@ -201,6 +227,7 @@ impl App {
         let _ = stop_tx.send(true);
         let _ = worker.await;
         let _ = pruner.await;
+        let _ = metering.await;
         result
     }
 }

@@ -69,6 +69,18 @@ pub enum ReleaseUnknown {
     Success,
 }
 
+/// How usage reports are cut into the windows pushed to KooGallery (saas-v2 §7.2 timing:
+/// hourly products report by 15 minutes past the next hour, daily ones by 00:15 the next day).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum MeteringWindow {
+    /// Whole UTC hours.
+    #[default]
+    Hour,
+    /// Whole days from midnight UTC+8 (Beijing), the marketplace's day [INFERRED].
+    Day,
+}
+
 /// Every setting, after layering. Built by [`Config::load`].
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -101,6 +113,8 @@ pub struct Config {
     pub hook_url: Option<String>,
     /// Standard Webhooks signing secret (`KOOGATE_HOOK_SECRET`); generated when unset.
     pub hook_secret: Option<Secret>,
+    /// Ed25519 seed (64 hex characters) signing built-in licenses (`KOOGATE_LICENSE_SIGNING_KEY`); generated when unset.
+    pub license_signing_key: Option<Secret>,
     /// Bearer token for the vendor REST API (`KOOGATE_API_TOKEN`); generated when unset.
     pub api_token: Option<Secret>,
     /// 64 hex characters; seals secrets at rest (`KOOGATE_MASTER_KEY`); generated when unset.
@@ -117,6 +131,12 @@ pub struct Config {
     pub change_check_default: bool,
     /// Largest accepted request body in bytes (`KOOGATE_BODY_LIMIT`).
     pub body_limit: usize,
+    /// Length of a usage window (`KOOGATE_METERING_WINDOW`: `hour` or `day`).
+    pub metering_window: MeteringWindow,
+    /// Seconds after a window ends before it is closed and pushed (`KOOGATE_METERING_GRACE_SECS`).
+    pub metering_grace_secs: u64,
+    /// Seconds between metering passes (`KOOGATE_METERING_INTERVAL_SECS`).
+    pub metering_interval_secs: u64,
     /// Built-in provisioner: buyer-facing URL template; `{instanceId}` is replaced (`KOOGATE_FRONTEND_URL_TEMPLATE`).
     pub frontend_url_template: String,
     /// Built-in provisioner: admin URL template (`KOOGATE_ADMIN_URL_TEMPLATE`).
@@ -144,6 +164,7 @@ impl Default for Config {
             encrypt_type: CredentialEncryption::default(),
             hook_url: None,
             hook_secret: None,
+            license_signing_key: None,
             api_token: None,
             master_key: None,
             previous_master_keys: Vec::new(),
@@ -152,6 +173,9 @@ impl Default for Config {
             accept_sha256_inner: false,
             change_check_default: true,
             body_limit: 1024 * 1024,
+            metering_window: MeteringWindow::Hour,
+            metering_grace_secs: 300,
+            metering_interval_secs: 60,
             frontend_url_template: "http://127.0.0.1:8080/app/{instanceId}".to_owned(),
             admin_url_template: None,
             tls_cert: None,
@@ -238,6 +262,7 @@ impl Config {
             }
             "HOOK_URL" => self.hook_url = text(),
             "HOOK_SECRET" => self.hook_secret = secret(),
+            "LICENSE_SIGNING_KEY" => self.license_signing_key = secret(),
             "API_TOKEN" => self.api_token = secret(),
             "MASTER_KEY" => self.master_key = secret(),
             "PREVIOUS_MASTER_KEYS" => {
@@ -262,6 +287,25 @@ impl Config {
                     .parse()
                     .map_err(|_| bad("expected a number of bytes"))?
             }
+            "METERING_WINDOW" => {
+                self.metering_window = match value.trim().to_ascii_lowercase().as_str() {
+                    "hour" => MeteringWindow::Hour,
+                    "day" => MeteringWindow::Day,
+                    _ => return Err(bad("expected hour or day")),
+                }
+            }
+            "METERING_GRACE_SECS" => {
+                self.metering_grace_secs = value
+                    .trim()
+                    .parse()
+                    .map_err(|_| bad("expected a number of seconds"))?
+            }
+            "METERING_INTERVAL_SECS" => {
+                self.metering_interval_secs = value
+                    .trim()
+                    .parse()
+                    .map_err(|_| bad("expected a number of seconds"))?
+            }
             "FRONTEND_URL_TEMPLATE" => self.frontend_url_template = value.to_owned(),
             "ADMIN_URL_TEMPLATE" => self.admin_url_template = text(),
             "TLS_CERT" => self.tls_cert = Some(PathBuf::from(value)),
@@ -283,6 +327,16 @@ impl Config {
         if !matches!(self.usage_info_name.as_str(), "usageInfo" | "usageInfos") {
             return Err(ConfigError::Invalid(
                 "usage_info_name must be usageInfo or usageInfos".into(),
+            ));
+        }
+        if self.metering_grace_secs > 7 * 24 * 3600 {
+            return Err(ConfigError::Invalid(
+                "metering_grace_secs must be at most 604800 (7 days)".into(),
+            ));
+        }
+        if self.metering_interval_secs == 0 {
+            return Err(ConfigError::Invalid(
+                "metering_interval_secs must be at least 1".into(),
             ));
         }
         if self.tls_cert.is_some() != self.tls_key.is_some() {

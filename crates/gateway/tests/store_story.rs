@@ -6,6 +6,8 @@
 //! tests print a loud SKIPPED line and pass; with it set, an unreachable server fails them, so
 //! CI cannot skip silently. Every test owns its file or database, so they run in parallel.
 //!
+//! The metering stories live in `store_story/usage.rs`.
+//!
 //! ```text
 //! cargo test -p koogate-gateway --test store_story
 //! KOOGATE_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test cargo test -p koogate-gateway --test store_story
@@ -250,7 +252,11 @@ async fn event_ids(store: &Arc<dyn Store>) -> Vec<String> {
 // ---------------------------------------------------------------------------------------------
 // The stories.
 
+#[path = "store_story/usage.rs"]
+mod usage_stories;
+
 mod stories {
+    pub use super::usage_stories::*;
     use super::*;
 
     pub async fn nonces_remember_replay_and_prune(store: Arc<dyn Store>) {
@@ -1009,6 +1015,12 @@ stories!(
     concurrent_duplicates_commit_once,
     concurrent_inserts_of_one_purchase_commit_once,
     concurrent_claimers_deliver_each_event_once,
+    usage_reports_are_recorded_once_per_event_id,
+    open_usage_groups_are_windows_ended_by_the_cutoff,
+    closing_sums_a_window_and_refuses_late_reports,
+    usage_windows_are_due_until_settled,
+    usage_recorded_while_closing_is_counted_or_refused,
+    concurrent_reuse_of_one_event_id_records_once,
 );
 
 /// WAL is a property of the file, so a second, independent connection can confirm it.

@@ -3,8 +3,13 @@
 //! that plays flows against the target and exposes everything that happened, so tests read
 //! results instead of sleeping.
 //!
+//! The engine is wired to the open API ([`EngineOptions::openapi`]): instances its flows create
+//! are registered for the usage check and follow freeze, unfreeze and release, and
+//! `getLicenseAsync` waits for the license upload.
+//!
 //! Inspection routes (unauthenticated: the simulator listens on loopback by default):
-//! `GET /__sim/exchanges`, `GET /__sim/messages`, `GET /__sim/orders`, `GET /__sim/flows`,
+//! `GET /__sim/exchanges`, `/__sim/messages`, `/__sim/orders`, `/__sim/flows`, `/__sim/uploads`,
+//! `/__sim/instances`, `/__sim/usage`, `/__sim/usage/anomalies`, `/__sim/licenses`;
 //! `POST /__sim/messages/{id}/retrigger`.
 
 use std::io;
@@ -19,12 +24,12 @@ use tokio::sync::oneshot;
 
 use crate::message_log::{Message, RetriggerError};
 use crate::openapi::{
-    self, License, OpenApiConfig, OpenApiState, Upload, UsageAnomaly, UsageRecord,
+    self, License, OpenApiConfig, OpenApiState, Upload, UsageAnomaly, UsageInstance, UsageRecord,
 };
 use crate::orders::OrderBook;
 use crate::scenario::{
-    AttemptInfo, Engine, EngineOptions, ExchangeRecord, Flow, FlowReport, OrderState, SigningTime,
-    SimClock, Target,
+    AttemptInfo, Engine, EngineOptions, ExchangeRecord, Flow, FlowReport, OpenApiLink, OrderState,
+    SigningTime, SimClock, Target,
 };
 
 mod inspect;
@@ -34,6 +39,7 @@ mod inspect;
 pub struct SimConfig {
     pub target: Target,
     pub clock: SimClock,
+    /// Its `openapi` is replaced by the simulator's own open API (owned by `openapi.ak`).
     pub options: EngineOptions,
     /// Credentials, order book and listener of the open API. Its `now` is replaced by the
     /// virtual clock when requests are signed in virtual time: a target whose clock follows the
@@ -73,7 +79,7 @@ impl Sim {
         let SimConfig {
             target,
             clock,
-            options,
+            mut options,
             openapi,
         } = config;
         let listener = match openapi.listener {
@@ -89,10 +95,16 @@ impl Sim {
         state.add_key(&openapi.ak, openapi.sk.clone());
         // The target's key is the one bound to the basic interfaces, which signs usage pushes.
         state.set_basic_key(openapi.basic_key.unwrap_or_else(|| target.key.clone()));
+        // The target signs its open-API calls with this AK, so the instances it is sold are its.
+        options.openapi = Some(OpenApiLink {
+            state: state.clone(),
+            owner: Some(openapi.ak.clone()),
+        });
         let engine = Engine::new(target, clock, openapi.orders, options)?;
         let reports = Arc::new(Mutex::new(Vec::new()));
         let app = openapi::router(state.clone()).merge(inspect::router(inspect::State {
             engine: engine.clone(),
+            openapi: state.clone(),
             reports: reports.clone(),
         }));
         let (shutdown, stopped) = oneshot::channel::<()>();
@@ -218,6 +230,12 @@ impl SimHandle {
         self.openapi.usage_anomalies()
     }
 
+    /// Every instance the usage check knows: those the flows created (with the status the flows
+    /// left them in) and any registered by hand.
+    pub fn instances(&self) -> Vec<UsageInstance> {
+        self.openapi.instances()
+    }
+
     /// Every license code with its activation, heartbeats and usage reports.
     pub fn licenses(&self) -> Vec<License> {
         self.openapi.licenses()
@@ -234,9 +252,10 @@ impl SimHandle {
         self.openapi.exchanges()
     }
 
-    /// The whole record: flows, exchanges, messages, orders.
+    /// The whole record: flows, exchanges, messages, orders, and what the target did on the
+    /// open API (uploads, usage records and anomalies so far, instances, license codes).
     pub fn record_json(&self) -> Value {
-        inspect::record(&self.engine, &self.reports)
+        inspect::record(&self.engine, &self.openapi, &self.reports)
     }
 
     /// Writes [`Self::record_json`], pretty-printed, to `path`.

@@ -103,6 +103,11 @@ impl MessageLog {
         self.attempted(id, record.id, record.at, failure(&record));
         if record.ok {
             self.set_status(id, MessageStatus::Resolved);
+            engine.manual_call_succeeded(
+                &message.activity,
+                &record.request.body,
+                instance_id.as_deref(),
+            );
             if let Some(order_id) = &message.order_id {
                 engine.orders().settle(
                     order_id,

@@ -31,6 +31,7 @@ use axum::middleware::from_fn_with_state;
 use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use koogate_protocol::AccessKey;
+use tokio::sync::Notify;
 
 use crate::orders::OrderBook;
 
@@ -112,6 +113,8 @@ pub struct OpenApiState {
     now: Now,
     orders: OrderBook,
     uploads: Arc<Mutex<Vec<Upload>>>,
+    /// Woken on every recorded upload, so [`Self::wait_for_upload`] sleeps instead of polling.
+    upload_recorded: Arc<Notify>,
     usage: Arc<usage_store::UsageStore>,
     licenses: Arc<licenses::LicenseRegistry>,
     exchanges: Arc<Mutex<Vec<Exchange>>>,
@@ -128,6 +131,7 @@ impl OpenApiState {
             now,
             orders,
             uploads: Arc::default(),
+            upload_recorded: Arc::default(),
             usage: Arc::default(),
             licenses: Arc::default(),
             exchanges: Arc::default(),
@@ -194,6 +198,25 @@ impl OpenApiState {
         lock(&self.uploads).clone()
     }
 
+    /// The first upload for `event_id`, waiting up to `timeout` (real time: the vendor delivers
+    /// from its own worker, whatever clock the simulator keeps) for one to arrive.
+    pub async fn wait_for_upload(&self, event_id: &str, timeout: Duration) -> Option<Upload> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            // Created before looking, so an upload recorded in between still wakes us: a
+            // `Notified` counts `notify_waiters` calls from its creation on.
+            let recorded = self.upload_recorded.notified();
+            if let Some(upload) = lock(&self.uploads)
+                .iter()
+                .find(|u| u.event_id == event_id)
+                .cloned()
+            {
+                return Some(upload);
+            }
+            tokio::time::timeout_at(deadline, recorded).await.ok()?;
+        }
+    }
+
     /// Every request seen, oldest first.
     pub fn exchanges(&self) -> Vec<Exchange> {
         lock(&self.exchanges).clone()
@@ -209,6 +232,7 @@ impl OpenApiState {
 
     fn record_upload(&self, upload: Upload) {
         lock(&self.uploads).push(upload);
+        self.upload_recorded.notify_waiters();
     }
 
     fn record_exchange(&self, exchange: Exchange) {
@@ -276,4 +300,36 @@ pub fn router(state: OpenApiState) -> Router {
         .layer(from_fn_with_state(state.clone(), record::log_exchange))
         .layer(from_fn_with_state(state.clone(), delay))
         .with_state(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn upload(event_id: &str) -> Upload {
+        Upload {
+            event_id: event_id.to_owned(),
+            access_key: "AK".to_owned(),
+            metadata: serde_json::json!({"type": "CHARACTERS", "characters": "lic"}),
+            content: UploadContent::Characters("lic".to_owned()),
+        }
+    }
+
+    #[tokio::test]
+    async fn waiting_for_an_upload_wakes_on_arrival_and_gives_up_at_the_deadline() {
+        let state = OpenApiState::new(OrderBook::new(), Now::fixed(0));
+        let short = Duration::from_millis(20);
+        assert!(state.wait_for_upload("e1", short).await.is_none());
+        let waiter = {
+            let state = state.clone();
+            tokio::spawn(async move { state.wait_for_upload("e1", Duration::from_secs(10)).await })
+        };
+        // Another event's upload wakes the waiter, which goes back to waiting.
+        state.record_upload(upload("e2"));
+        state.record_upload(upload("e1"));
+        let found = waiter.await.unwrap().unwrap();
+        assert_eq!(found.event_id, "e1");
+        // Already there: no wait at all.
+        assert!(state.wait_for_upload("e2", Duration::ZERO).await.is_some());
+    }
 }

@@ -266,6 +266,19 @@ mod tests {
     }
 
     #[test]
+    fn charging_modes_parse_from_their_wire_text() {
+        for mode in [
+            ChargingMode::Period,
+            ChargingMode::OneTime,
+            ChargingMode::OnDemand,
+            ChargingMode::OnDemandPkg,
+        ] {
+            assert_eq!(ChargingMode::parse(mode.as_str()), Some(mode));
+        }
+        assert_eq!(ChargingMode::parse("on_demand"), None);
+    }
+
+    #[test]
     fn raw_orders_need_an_id_and_must_be_new() {
         let book = OrderBook::seeded();
         assert_eq!(

@@ -9,6 +9,8 @@
 mod fake;
 #[path = "scenarios/harness.rs"]
 mod harness;
+#[path = "scenarios/market.rs"]
+mod market;
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;

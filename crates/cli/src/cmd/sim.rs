@@ -63,6 +63,13 @@ pub struct SimArgs {
     /// "调用1次" reading of some SaaS-center revisions).
     #[arg(long)]
     expiry_release_once: bool,
+    /// Seconds to wait, after getLicenseAsync, for the target to upload the license to the
+    /// simulator's market-event API under the request's eventId (license-kit §3.3).
+    #[arg(long, default_value_t = 10.0)]
+    license_upload_wait_secs: f64,
+    /// Do not require that upload (for a target that delivers licenses some other way).
+    #[arg(long)]
+    no_license_upload_check: bool,
     /// Accept any TLS certificate (local HTTPS targets with self-signed certificates).
     #[arg(long)]
     insecure: bool,
@@ -152,6 +159,9 @@ fn config(args: &SimArgs, clock: SimClock) -> Result<SimConfig, CliError> {
             BusinessErrorsArg::Stop => BusinessErrors::Stop,
         },
         accept_invalid_certs: args.insecure,
+        expect_license_upload: !args.no_license_upload_check,
+        license_upload_wait: Duration::try_from_secs_f64(args.license_upload_wait_secs)
+            .map_err(|_| CliError::new("--license-upload-wait-secs must be a number of seconds"))?,
         ..EngineOptions::default()
     };
     let mut openapi = OpenApiConfig::default();

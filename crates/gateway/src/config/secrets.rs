@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::{Config, ConfigError};
+use crate::domain::license_issue::LicenseSigner;
 use crate::secret_box::SecretBox;
 
 /// A configured secret: `Debug` and `Display` never show it.
@@ -37,6 +38,10 @@ pub struct GeneratedSecrets {
     pub api_token: String,
     pub master_key: String,
     pub hook_secret: String,
+    /// Added after the first release: a file written before it lacks the key, which is then
+    /// generated and the file rewritten ([`Self::load_or_create`]).
+    #[serde(default)]
+    pub license_signing_key: String,
     /// Sandbox open-API credentials (used only in sandbox mode).
     pub sandbox_ak: String,
     pub sandbox_sk: String,
@@ -49,14 +54,20 @@ impl GeneratedSecrets {
 
     /// Reads the file, or creates it with fresh random values. Returns whether it was created.
     pub fn load_or_create(data_dir: &Path) -> Result<(Self, bool), ConfigError> {
-        if let Some(secrets) = Self::load(data_dir)? {
-            return Ok((secrets, false));
-        }
         let path = Self::path(data_dir);
         let err = |cause| ConfigError::Secrets {
             path: path.clone(),
             cause,
         };
+        if let Some(mut secrets) = Self::load(data_dir)? {
+            if secrets.license_signing_key.is_empty() {
+                secrets.license_signing_key = LicenseSigner::generate_hex_seed();
+                let text = toml::to_string(&secrets)
+                    .map_err(|e| err(std::io::Error::other(e.to_string())))?;
+                replace_private(&path, &text).map_err(err)?;
+            }
+            return Ok((secrets, false));
+        }
         std::fs::create_dir_all(data_dir).map_err(err)?;
         let secrets = Self::generate();
         let text =
@@ -86,6 +97,7 @@ impl GeneratedSecrets {
             api_token: random_token(40),
             master_key: SecretBox::generate_key(),
             hook_secret: format!("whsec_{}", random_base64(24)),
+            license_signing_key: LicenseSigner::generate_hex_seed(),
             sandbox_ak: format!("SANDBOX{}", random_token(13).to_ascii_uppercase()),
             sandbox_sk: random_token(40),
         }
@@ -102,6 +114,9 @@ impl GeneratedSecrets {
         fill(&mut config.api_token, &self.api_token);
         fill(&mut config.master_key, &self.master_key);
         fill(&mut config.hook_secret, &self.hook_secret);
+        if !self.license_signing_key.is_empty() {
+            fill(&mut config.license_signing_key, &self.license_signing_key);
+        }
     }
 }
 
@@ -120,6 +135,15 @@ fn random_base64(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
     rand::rng().fill_bytes(&mut buf);
     base64::engine::general_purpose::STANDARD.encode(buf)
+}
+
+/// Writes `text` next to `path` and renames it over `path`, so a crash leaves the old file or the
+/// new one, never half of either.
+fn replace_private(path: &Path, text: &str) -> std::io::Result<()> {
+    let temp = path.with_extension("toml.new");
+    let _ = std::fs::remove_file(&temp);
+    write_private(&temp, text)?;
+    std::fs::rename(&temp, path)
 }
 
 #[cfg(unix)]

@@ -1,40 +1,50 @@
 //! Delivering an online license after `getLicenseAsync` (spec saas-v2 §3.8, license-kit §3.2 and
-//! §3.3): the call itself answers `000004` and enqueues `license.requested`; once that event is
-//! delivered, the license comes from the vendor's hook answer, or from the built-in generator
-//! when no hook is configured, and is uploaded to KooGallery's market-event API under the
-//! request's `eventId`. The upload and a `license.uploaded` event are the delivery's effect, so
-//! an upload that fails is retried with the event (same `webhook-id`, same license).
+//! §3.3). Two steps, each retried on its own:
+//!
+//! 1. **Issue.** The call answers `000004` and enqueues `license.requested`. Once that event is
+//!    delivered, the license is taken from the vendor hook's answer, or made by the built-in
+//!    generator when no hook is configured. It is sealed with the master key and committed, in
+//!    one transaction with the event's completion, as an internal upload job (an outbox row of
+//!    type [`UPLOAD_JOB`] with its own ordering key). The hook is asked once per event: a retry
+//!    of the upload never asks it again, so the license cannot change between attempts, and the
+//!    idempotency key `licenseIssued:{eventId}:{fingerprint}` keeps a second worker from issuing
+//!    it twice.
+//! 2. **Upload.** The job is "delivered" by [`upload_job`]: it opens the sealed license and uploads
+//!    it to the market-event API under the request's `eventId`; passing failures (network, 5xx)
+//!    retry with the outbox's backoff, refusals park the job for an operator. The upload's
+//!    ordering key is `license-upload:{eventId}`, so a marketplace outage never holds back the
+//!    instance's other events. When it lands, `license.uploaded` goes to the hook.
 //!
 //! KooGallery requires that the same request (same `eventId` and fingerprint) yields the same
-//! license: the call is deduplicated on that pair, hooks are asked to answer deterministically
-//! per `webhook-id`, and the built-in license is a pure function of the request and the key.
+//! license: the call is deduplicated on that pair, the license is fixed at step 1, and the
+//! built-in license is a deterministic function of the request and the signing key.
 //!
 //! # The built-in license
 //!
-//! `kg1.<payload>.<signature>`: `payload` is unpadded base64url of a JSON object
-//! (`v`, `instanceId`, `eventId`, `fingerprintSha256`, `effectiveTime`, `expireTime`); the
-//! signature is a Standard Webhooks `v1` signature (without the `v1,` prefix) made with
-//! `KOOGATE_HOOK_SECRET` over message id = `eventId`, timestamp = `effectiveTime` in Unix seconds
-//! and body = the payload's JSON bytes. Vendor software can check it with any Standard Webhooks
-//! library. It fits the 1024-character string upload for any request the protocol allows.
+//! `kg1.<payload>.<signature>`, both parts unpadded base64url. `payload` is a JSON object (`v`,
+//! `instanceId`, `eventId`, `fingerprintSha256`, `effectiveTime`, `expireTime`); `signature` is
+//! Ed25519 (RFC 8032) over the ASCII text `kg1.<payload>` with `KOOGATE_LICENSE_SIGNING_KEY`.
+//! Vendor software checks it with the public key only (`GET /api/v1/license-key`), so shipping
+//! the verifier never lets anyone mint licenses. It fits the 1024-character string upload for
+//! any request the protocol allows.
 
 use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::DateTime;
-use koogate_protocol::signing::webhook::{self, WebhookSecret};
-use serde::Deserialize;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use ring::signature::{ED25519, Ed25519KeyPair, KeyPair, UnparsedPublicKey};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::Gateway;
 use super::events::{self, kind};
 use crate::openapi::UploadLicense;
-use crate::outbox::Failure;
+use crate::outbox::{Failure, MAX_RESPONSE_BYTES};
 use crate::store::{Commit, OutboxEvent};
 
 /// Longest license string and file name the upload API takes (license-kit §3.3), in characters.
 const MAX_UPLOAD_CHARS: usize = 1024;
 const BUILTIN_PREFIX: &str = "kg1";
+/// The internal outbox event that uploads an issued license; never sent to the hook.
+pub const UPLOAD_JOB: &str = "koogate.license_upload";
 
 /// What the `license.requested` event carried (koogate's own payload).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,6 +55,7 @@ pub struct LicenseRequest {
     /// RFC 3339.
     pub effective_time: String,
     pub expire_time: Option<String>,
+    pub test_flag: bool,
 }
 
 impl LicenseRequest {
@@ -59,66 +70,73 @@ impl LicenseRequest {
             device_fingerprint: text(&data["deviceFingerprint"]),
             effective_time: text(&data["effectiveTime"])?,
             expire_time: text(&data["expireTime"]),
+            test_flag: body["testFlag"].as_bool().unwrap_or(false),
         })
     }
 }
 
-/// A hook's answer to `license.requested`: a string, or a file as base64.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct LicenseAnswer {
-    license: Option<String>,
-    license_file: Option<LicenseFile>,
+/// The Ed25519 key that signs built-in licenses. `Debug` shows only the public key.
+pub struct LicenseSigner {
+    pair: Ed25519KeyPair,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct LicenseFile {
-    file_name: String,
-    content_base64: String,
+impl std::fmt::Debug for LicenseSigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "LicenseSigner(public {})", self.public_key_base64())
+    }
 }
 
-/// The license in a hook's 2xx answer. `Ok(None)`: the answer holds no license (the vendor
-/// uploads it some other way). `Err` names what is wrong with an answer that tried.
-pub fn license_from_answer(answer: &[u8]) -> Result<Option<UploadLicense>, String> {
-    let Ok(answer) = serde_json::from_slice::<LicenseAnswer>(answer) else {
-        return Ok(None);
-    };
-    match (answer.license, answer.license_file) {
-        (None, None) => Ok(None),
-        (Some(_), Some(_)) => Err("answer has both `license` and `licenseFile`".into()),
-        (Some(text), None) => {
-            if text.is_empty() {
-                return Err("`license` is empty".into());
-            }
-            if text.chars().count() > MAX_UPLOAD_CHARS {
-                return Err(format!(
-                    "`license` is longer than {MAX_UPLOAD_CHARS} characters; answer with `licenseFile`"
-                ));
-            }
-            Ok(Some(UploadLicense::Characters(text)))
+impl LicenseSigner {
+    /// From the 32-byte seed as 64 hexadecimal characters.
+    pub fn from_hex_seed(text: &str) -> Result<Self, String> {
+        let seed = hex::decode(text.trim())
+            .ok()
+            .filter(|seed| seed.len() == 32)
+            .ok_or("the license signing key must be 64 hexadecimal characters (a 32-byte seed)")?;
+        let pair = Ed25519KeyPair::from_seed_unchecked(&seed)
+            .map_err(|_| "the license signing key is not a valid Ed25519 seed".to_owned())?;
+        Ok(Self { pair })
+    }
+
+    /// A key derived one-way from another secret (the master key), for configurations that set
+    /// no signing key: stable for as long as that secret is, and revealing nothing about it.
+    pub fn derived_from(secret: &str) -> Self {
+        let seed = Sha256::new()
+            .chain_update(b"koogate license signing key v1\0")
+            .chain_update(secret.as_bytes())
+            .finalize();
+        // Any 32 bytes are a valid Ed25519 seed.
+        let pair = Ed25519KeyPair::from_seed_unchecked(&seed);
+        match pair {
+            Ok(pair) => Self { pair },
+            Err(_) => unreachable!("every 32-byte seed is a valid Ed25519 seed"),
         }
-        (None, Some(file)) => {
-            if file.file_name.is_empty() || file.file_name.chars().count() > MAX_UPLOAD_CHARS {
-                return Err(format!(
-                    "`licenseFile.fileName` must have 1 to {MAX_UPLOAD_CHARS} characters"
-                ));
-            }
-            let bytes = base64::engine::general_purpose::STANDARD
-                .decode(file.content_base64.trim())
-                .map_err(|_| "`licenseFile.contentBase64` is not base64".to_owned())?;
-            Ok(Some(UploadLicense::File {
-                name: file.file_name,
-                bytes,
-            }))
-        }
+    }
+
+    /// A fresh seed as 64 hexadecimal characters (first start without configuration).
+    pub fn generate_hex_seed() -> String {
+        use rand::Rng;
+        let mut seed = [0u8; 32];
+        rand::rng().fill_bytes(&mut seed);
+        hex::encode(seed)
+    }
+
+    pub fn public_key(&self) -> &[u8] {
+        self.pair.public_key().as_ref()
+    }
+
+    /// The public key, standard base64 (what vendor software embeds).
+    pub fn public_key_base64(&self) -> String {
+        STANDARD.encode(self.public_key())
+    }
+
+    fn sign(&self, message: &[u8]) -> Vec<u8> {
+        self.pair.sign(message).as_ref().to_vec()
     }
 }
 
 /// The built-in license for `request` (see the module docs for the format).
-pub fn builtin_license(secret: &WebhookSecret, request: &LicenseRequest) -> Result<String, String> {
-    let effective = DateTime::parse_from_rfc3339(&request.effective_time)
-        .map_err(|e| format!("effectiveTime {:?}: {e}", request.effective_time))?;
+pub fn builtin_license(signer: &LicenseSigner, request: &LicenseRequest) -> String {
     let payload = json!({
         "v": 1,
         "instanceId": request.instance_id,
@@ -131,20 +149,85 @@ pub fn builtin_license(secret: &WebhookSecret, request: &LicenseRequest) -> Resu
         "expireTime": request.expire_time,
     })
     .to_string();
-    let signature = webhook::sign(
-        secret,
-        &request.event_id,
-        effective.timestamp(),
-        payload.as_bytes(),
-    );
-    let signature = signature.strip_prefix("v1,").unwrap_or(&signature);
-    Ok(format!(
-        "{BUILTIN_PREFIX}.{}.{signature}",
-        URL_SAFE_NO_PAD.encode(payload)
-    ))
+    let signed = format!("{BUILTIN_PREFIX}.{}", URL_SAFE_NO_PAD.encode(payload));
+    let signature = URL_SAFE_NO_PAD.encode(signer.sign(signed.as_bytes()));
+    format!("{signed}.{signature}")
 }
 
-/// After `license.requested` was delivered: find the license, upload it, record the upload.
+/// Checks a built-in license against a public key and returns its payload: the recipe vendor
+/// software follows, kept here for `koogate` itself and for tests.
+pub fn verify_builtin(public_key: &[u8], license: &str) -> Result<Value, String> {
+    let (signed, signature) = license
+        .rsplit_once('.')
+        .ok_or("not a kg1 license: no signature")?;
+    let payload = signed
+        .strip_prefix("kg1.")
+        .ok_or("not a kg1 license: wrong prefix")?;
+    let signature = URL_SAFE_NO_PAD
+        .decode(signature)
+        .map_err(|_| "signature is not base64url")?;
+    UnparsedPublicKey::new(&ED25519, public_key)
+        .verify(signed.as_bytes(), &signature)
+        .map_err(|_| "bad signature")?;
+    let payload = URL_SAFE_NO_PAD
+        .decode(payload)
+        .map_err(|_| "payload is not base64url")?;
+    serde_json::from_slice(&payload).map_err(|e| format!("payload is not JSON: {e}"))
+}
+
+/// The license in a hook's 2xx answer. `Ok(None)`: the answer does not try to carry one (the
+/// vendor uploads it itself). `Err` names what is wrong with an answer that tried, or one too
+/// large to have been read whole.
+pub fn license_from_answer(answer: &[u8]) -> Result<Option<UploadLicense>, String> {
+    if answer.len() >= MAX_RESPONSE_BYTES {
+        return Err(format!(
+            "the answer is {MAX_RESPONSE_BYTES} bytes or more and was not read whole; a license file must stay under about 48 KiB"
+        ));
+    }
+    let Ok(Value::Object(answer)) = serde_json::from_slice::<Value>(answer) else {
+        return Ok(None);
+    };
+    match (answer.get("license"), answer.get("licenseFile")) {
+        (None, None) => Ok(None),
+        (Some(_), Some(_)) => Err("answer has both `license` and `licenseFile`".into()),
+        (Some(text), None) => {
+            let text = text.as_str().ok_or("`license` is not a string")?;
+            if text.is_empty() {
+                return Err("`license` is empty".into());
+            }
+            if text.chars().count() > MAX_UPLOAD_CHARS {
+                return Err(format!(
+                    "`license` is longer than {MAX_UPLOAD_CHARS} characters; answer with `licenseFile`"
+                ));
+            }
+            Ok(Some(UploadLicense::Characters(text.to_owned())))
+        }
+        (None, Some(file)) => {
+            let field = |name: &str| file.get(name).and_then(Value::as_str);
+            let name = field("fileName").ok_or("`licenseFile.fileName` is missing")?;
+            if name.is_empty() || name.chars().count() > MAX_UPLOAD_CHARS {
+                return Err(format!(
+                    "`licenseFile.fileName` must have 1 to {MAX_UPLOAD_CHARS} characters"
+                ));
+            }
+            let content = field("contentBase64").ok_or("`licenseFile.contentBase64` is missing")?;
+            // MIME-style base64 wraps lines; the line breaks are not data.
+            let compact: String = content.chars().filter(|c| !c.is_whitespace()).collect();
+            let bytes = STANDARD
+                .decode(compact)
+                .map_err(|_| "`licenseFile.contentBase64` is not base64".to_owned())?;
+            if bytes.is_empty() {
+                return Err("`licenseFile.contentBase64` is empty".into());
+            }
+            Ok(Some(UploadLicense::File {
+                name: name.to_owned(),
+                bytes,
+            }))
+        }
+    }
+}
+
+/// Step 1, after `license.requested` was delivered: fix the license and queue its upload.
 pub async fn on_requested(
     gw: &Gateway,
     event: &OutboxEvent,
@@ -169,14 +252,61 @@ pub async fn on_requested(
             }
         }
     } else {
-        let secret = gw.license_secret.as_ref().ok_or_else(|| {
-            Failure::permanent("KOOGATE_HOOK_SECRET is not set; it signs built-in licenses")
+        let signer = gw.license_signer.as_ref().ok_or_else(|| {
+            Failure::permanent("KOOGATE_LICENSE_SIGNING_KEY is not set; it signs built-in licenses")
         })?;
-        let text = builtin_license(secret, &request).map_err(Failure::permanent)?;
-        (UploadLicense::Characters(text), "builtin")
+        (
+            UploadLicense::Characters(builtin_license(signer, &request)),
+            "builtin",
+        )
     };
+    let now = gw.clock.now();
+    let sealed = gw.secret_box.seal(&seal_license(&license));
+    let job = events::event(
+        UPLOAD_JOB,
+        &format!("license-upload:{}", request.event_id),
+        Some(&request.instance_id),
+        request.test_flag,
+        json!({
+            "licenseEventId": request.event_id,
+            "source": source,
+            "type": upload_type(&license),
+            "sealed": STANDARD.encode(sealed),
+        }),
+        now,
+    );
+    let fingerprint = request.device_fingerprint.as_deref().unwrap_or_default();
+    let key = format!("licenseIssued:{}:{fingerprint}", request.event_id);
+    Ok(Some(Commit {
+        response: Some((key, b"{}".to_vec())),
+        events: vec![job],
+        now,
+        ..Commit::default()
+    }))
+}
+
+/// Step 2: the "delivery" of an [`UPLOAD_JOB`] event.
+pub async fn upload_job(gw: &Gateway, event: &OutboxEvent) -> Result<(), Failure> {
+    let payload: Value = serde_json::from_str(&event.payload)
+        .map_err(|_| Failure::permanent("license upload job payload is unreadable"))?;
+    let data = &payload["data"];
+    let event_id = data["licenseEventId"]
+        .as_str()
+        .ok_or_else(|| Failure::permanent("license upload job has no licenseEventId"))?;
+    let sealed = data["sealed"]
+        .as_str()
+        .and_then(|text| STANDARD.decode(text).ok())
+        .ok_or_else(|| Failure::permanent("license upload job has no sealed license"))?;
+    let license = gw
+        .secret_box
+        .open(&sealed)
+        .ok()
+        .and_then(|bytes| open_license(&bytes))
+        .ok_or_else(|| {
+            Failure::permanent("the sealed license cannot be opened (was the master key removed?)")
+        })?;
     gw.marketplace
-        .upload_license(&request.event_id, &license)
+        .upload_license(event_id, &license)
         .await
         .map_err(|err| Failure {
             retryable: err.retryable,
@@ -184,36 +314,65 @@ pub async fn on_requested(
             retry_after_secs: None,
             message: format!("license upload: {}", err.message),
         })?;
-    tracing::info!(
-        event_id = request.event_id,
-        source,
-        "license uploaded to KooGallery"
-    );
+    tracing::info!(event_id, "license uploaded to KooGallery");
+    Ok(())
+}
+
+/// After an upload job succeeded: tell the hook, once.
+pub fn on_uploaded(gw: &Gateway, event: &OutboxEvent) -> Result<Option<Commit>, Failure> {
+    let payload: Value = serde_json::from_str(&event.payload)
+        .map_err(|_| Failure::permanent("license upload job payload is unreadable"))?;
+    let data = &payload["data"];
+    let event_id = data["licenseEventId"].as_str().unwrap_or_default();
+    let instance_id = payload["instanceId"].as_str().unwrap_or_default();
     let now = gw.clock.now();
-    let kind_name = match license {
-        UploadLicense::Characters(_) => "CHARACTERS",
-        UploadLicense::File { .. } => "FILE",
-    };
     let uploaded = events::event(
         kind::LICENSE_UPLOADED,
-        &event.ordering_key,
-        Some(&request.instance_id),
-        event_test_flag(&event.payload),
-        json!({"eventId": request.event_id, "type": kind_name, "source": source}),
+        instance_id,
+        Some(instance_id),
+        payload["testFlag"].as_bool().unwrap_or(false),
+        json!({"eventId": event_id, "type": data["type"], "source": data["source"]}),
         now,
     );
     Ok(Some(Commit {
+        response: Some((
+            format!("licenseUploaded:{}", event.event_id),
+            b"{}".to_vec(),
+        )),
         events: vec![uploaded],
         now,
         ..Commit::default()
     }))
 }
 
-fn event_test_flag(payload: &str) -> bool {
-    serde_json::from_str::<Value>(payload)
-        .ok()
-        .and_then(|body| body["testFlag"].as_bool())
-        .unwrap_or(false)
+/// `type` of the upload metadata (license-kit §3.3).
+fn upload_type(license: &UploadLicense) -> &'static str {
+    match license {
+        UploadLicense::Characters(_) => "CHARACTERS",
+        UploadLicense::File { .. } => "FILE",
+    }
+}
+
+/// The license as sealed bytes: `{"characters":…}` or `{"fileName":…,"contentBase64":…}`.
+fn seal_license(license: &UploadLicense) -> Vec<u8> {
+    let value = match license {
+        UploadLicense::Characters(text) => json!({ "characters": text }),
+        UploadLicense::File { name, bytes } => {
+            json!({ "fileName": name, "contentBase64": STANDARD.encode(bytes) })
+        }
+    };
+    value.to_string().into_bytes()
+}
+
+fn open_license(bytes: &[u8]) -> Option<UploadLicense> {
+    let value: Value = serde_json::from_slice(bytes).ok()?;
+    if let Some(text) = value["characters"].as_str() {
+        return Some(UploadLicense::Characters(text.to_owned()));
+    }
+    Some(UploadLicense::File {
+        name: value["fileName"].as_str()?.to_owned(),
+        bytes: STANDARD.decode(value["contentBase64"].as_str()?).ok()?,
+    })
 }
 
 #[cfg(test)]
@@ -227,58 +386,65 @@ mod tests {
             device_fingerprint: Some("MAC|disk".into()),
             effective_time: "2025-03-01T08:00:00+00:00".into(),
             expire_time: Some("2025-04-01T23:59:59+00:00".into()),
+            test_flag: false,
         }
     }
 
+    /// RFC 8032 §7.1, TEST 1: proves the seed is used as Ed25519 specifies, so any standard
+    /// verifier accepts what the signer makes.
     #[test]
-    fn builtin_license_is_deterministic_and_verifies_as_a_standard_webhook() {
-        let secret = WebhookSecret::parse("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
-        let license = builtin_license(&secret, &request()).unwrap();
-        assert_eq!(license, builtin_license(&secret, &request()).unwrap());
-        let mut parts = license.split('.');
-        assert_eq!(parts.next(), Some("kg1"));
-        let payload = URL_SAFE_NO_PAD.decode(parts.next().unwrap()).unwrap();
-        let signature = parts.next().unwrap();
-        assert_eq!(parts.next(), None);
-        let body: Value = serde_json::from_slice(&payload).unwrap();
-        assert_eq!(body["instanceId"], "inst-1");
-        assert_eq!(body["fingerprintSha256"].as_str().unwrap().len(), 64);
-        // Checked by the generic webhook verifier, as vendor software would.
-        let effective = 1_740_816_000; // 2025-03-01T08:00:00Z
-        webhook::verify(
-            &secret,
-            "evt-1",
-            &effective.to_string(),
-            &format!("v1,{signature}"),
-            &payload,
-            effective,
+    fn signer_matches_rfc_8032_test_1() {
+        let signer = LicenseSigner::from_hex_seed(
+            "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60",
         )
         .unwrap();
-        let other = WebhookSecret::parse("whsec_b3RoZXI=");
-        assert!(
-            webhook::verify(
-                &other,
-                "evt-1",
-                &effective.to_string(),
-                &format!("v1,{signature}"),
-                &payload,
-                effective
-            )
-            .is_err()
+        assert_eq!(
+            hex::encode(signer.public_key()),
+            "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"
         );
+        assert_eq!(
+            hex::encode(signer.sign(b"")),
+            "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e06522490155\
+             5fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b"
+        );
+        assert!(!format!("{signer:?}").contains("9d61b19d"));
+        assert!(LicenseSigner::from_hex_seed("abcd").is_err());
+    }
+
+    #[test]
+    fn builtin_license_is_deterministic_and_verifies_with_the_public_key_only() {
+        let signer = LicenseSigner::from_hex_seed(&LicenseSigner::generate_hex_seed()).unwrap();
+        let license = builtin_license(&signer, &request());
+        assert_eq!(license, builtin_license(&signer, &request()));
+        let payload = verify_builtin(signer.public_key(), &license).unwrap();
+        assert_eq!(payload["instanceId"], "inst-1");
+        assert_eq!(payload["eventId"], "evt-1");
+        assert_eq!(payload["fingerprintSha256"].as_str().unwrap().len(), 64);
+        let other = LicenseSigner::from_hex_seed(&LicenseSigner::generate_hex_seed()).unwrap();
+        assert_eq!(
+            verify_builtin(other.public_key(), &license).unwrap_err(),
+            "bad signature"
+        );
+        // A payload edited to another instance no longer verifies.
+        let (_, rest) = license.split_once('.').unwrap();
+        let (_, signature) = rest.split_once('.').unwrap();
+        let forged_payload = URL_SAFE_NO_PAD.encode(br#"{"instanceId":"inst-2"}"#);
+        let forged = format!("kg1.{forged_payload}.{signature}");
+        assert!(verify_builtin(signer.public_key(), &forged).is_err());
     }
 
     #[test]
     fn builtin_license_fits_the_string_upload_at_the_protocol_limits() {
-        let secret = WebhookSecret::parse("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+        let signer = LicenseSigner::from_hex_seed(&LicenseSigner::generate_hex_seed()).unwrap();
         let long = LicenseRequest {
             instance_id: "i".repeat(64),
             event_id: "e".repeat(64),
             device_fingerprint: Some("f".repeat(5 * 1024)),
             effective_time: "2025-03-01T08:00:00.000+00:00".into(),
             expire_time: Some("2099-12-31T23:59:59.000+00:00".into()),
+            test_flag: true,
         };
-        let license = builtin_license(&secret, &long).unwrap();
+        let license = builtin_license(&signer, &long);
         assert!(
             license.chars().count() <= MAX_UPLOAD_CHARS,
             "{}",
@@ -291,35 +457,59 @@ mod tests {
         assert_eq!(license_from_answer(b"").unwrap(), None);
         assert_eq!(license_from_answer(b"{}").unwrap(), None);
         assert_eq!(license_from_answer(b"ok").unwrap(), None);
+        assert_eq!(license_from_answer(br#"{"ok":true}"#).unwrap(), None);
         assert_eq!(
             license_from_answer(br#"{"license":"ABC-123"}"#).unwrap(),
             Some(UploadLicense::Characters("ABC-123".into()))
         );
         assert_eq!(
-            license_from_answer(br#"{"licenseFile":{"fileName":"a.lic","contentBase64":"aGk="}}"#)
-                .unwrap(),
+            license_from_answer(
+                br#"{"licenseFile":{"fileName":"a.lic","contentBase64":"aGVs\r\nbG8="}}"#
+            )
+            .unwrap(),
             Some(UploadLicense::File {
                 name: "a.lic".into(),
-                bytes: b"hi".to_vec()
+                bytes: b"hello".to_vec()
             })
         );
-        let too_long = format!(r#"{{"license":"{}"}}"#, "x".repeat(1025));
-        assert!(
-            license_from_answer(too_long.as_bytes())
-                .unwrap_err()
-                .contains("licenseFile")
+        let refused = |body: &[u8], needle: &str| {
+            let err = license_from_answer(body).unwrap_err();
+            assert!(err.contains(needle), "{err}");
+        };
+        refused(
+            format!(r#"{{"license":"{}"}}"#, "x".repeat(1025)).as_bytes(),
+            "licenseFile",
         );
-        assert!(license_from_answer(br#"{"license":""}"#).is_err());
-        assert!(
-            license_from_answer(br#"{"licenseFile":{"fileName":"a","contentBase64":"%%"}}"#)
-                .is_err()
+        refused(br#"{"license":""}"#, "empty");
+        refused(br#"{"license":123}"#, "not a string");
+        refused(br#"{"licenseFile":{"fileName":"a.lic"}}"#, "contentBase64");
+        refused(
+            br#"{"licenseFile":{"fileName":"a","contentBase64":"%%"}}"#,
+            "base64",
         );
-        assert!(
-            license_from_answer(
-                br#"{"license":"a","licenseFile":{"fileName":"a","contentBase64":""}}"#
-            )
-            .is_err()
+        refused(
+            br#"{"licenseFile":{"fileName":"a","contentBase64":""}}"#,
+            "empty",
         );
+        refused(br#"{"licenseFile":{"contentBase64":"aGk="}}"#, "fileName");
+        refused(
+            br#"{"license":"a","licenseFile":{"fileName":"a","contentBase64":"aGk="}}"#,
+            "both",
+        );
+        refused(&vec![b' '; MAX_RESPONSE_BYTES], "not read whole");
+    }
+
+    #[test]
+    fn sealed_licenses_round_trip() {
+        for license in [
+            UploadLicense::Characters("LIC-1".into()),
+            UploadLicense::File {
+                name: "a.lic".into(),
+                bytes: vec![0, 1, 2, 255],
+            },
+        ] {
+            assert_eq!(open_license(&seal_license(&license)), Some(license));
+        }
     }
 
     #[test]
@@ -336,7 +526,7 @@ mod tests {
         let request = LicenseRequest::from_payload(&event.payload).unwrap();
         assert_eq!(request.event_id, "evt-1");
         assert_eq!(request.expire_time, None);
-        assert!(event_test_flag(&event.payload));
+        assert!(request.test_flag);
         assert_eq!(LicenseRequest::from_payload("{}"), None);
     }
 }

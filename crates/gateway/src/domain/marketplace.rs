@@ -1,9 +1,11 @@
-//! What the domain needs from KooGallery's open API: the order query (to store what was bought)
-//! and the license upload (to deliver an online license). Served by [`OpenApiClient`] against
+//! What the domain needs from KooGallery's open API: the order query (to store what was bought),
+//! the license upload (to deliver an online license) and the usage push (to bill metered use). Served by [`OpenApiClient`] against
 //! KooGallery, or against the embedded sandbox that answers the same API locally.
 
 use async_trait::async_trait;
+use koogate_protocol::AccessKey;
 use koogate_protocol::messages::order::{OrderInfo, OrderLine};
+use koogate_protocol::messages::usage::{UsagePushRequest, UsagePushResponse};
 use koogate_protocol::result_code::{CbcCode, OpenApiCode};
 
 use crate::openapi::{OpenApiClient, OpenApiError, UploadLicense};
@@ -30,10 +32,11 @@ impl FetchedOrder {
 #[error("{0}")]
 pub struct OrderError(pub String);
 
-/// Why a license upload failed, and whether sending it again later can help.
+/// Why a call the marketplace must accept (upload, usage push) failed, and whether sending it
+/// again later can help.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{message}")]
-pub struct UploadError {
+pub struct MarketError {
     pub retryable: bool,
     pub message: String,
 }
@@ -51,7 +54,15 @@ pub trait Marketplace: Send + Sync + std::fmt::Debug {
         &self,
         event_id: &str,
         license: &UploadLicense,
-    ) -> Result<(), UploadError>;
+    ) -> Result<(), MarketError>;
+
+    /// Pushes usage records (saas-v2 §7.2), the body signed with `body_key`. `Ok` is any answer
+    /// the marketplace gave in its documented shape, refusals included.
+    async fn push_usage(
+        &self,
+        body_key: &AccessKey,
+        request: &UsagePushRequest,
+    ) -> Result<UsagePushResponse, MarketError>;
 }
 
 #[async_trait]
@@ -74,12 +85,25 @@ impl Marketplace for OpenApiClient {
         &self,
         event_id: &str,
         license: &UploadLicense,
-    ) -> Result<(), UploadError> {
+    ) -> Result<(), MarketError> {
         OpenApiClient::upload_license(self, event_id, license.clone())
             .await
             .map(|_receipt| ())
-            .map_err(|err| UploadError {
-                retryable: upload_is_retryable(&err),
+            .map_err(|err| MarketError {
+                retryable: is_retryable(&err),
+                message: err.to_string(),
+            })
+    }
+
+    async fn push_usage(
+        &self,
+        body_key: &AccessKey,
+        request: &UsagePushRequest,
+    ) -> Result<UsagePushResponse, MarketError> {
+        OpenApiClient::push_usage(self, body_key, request)
+            .await
+            .map_err(|err| MarketError {
+                retryable: is_retryable(&err),
                 message: err.to_string(),
             })
     }
@@ -87,12 +111,15 @@ impl Marketplace for OpenApiClient {
 
 /// Network trouble, throttling and server errors pass; a refusal (bad signature, invalid
 /// parameter, a license the marketplace rejects) comes back the same until someone fixes it.
-fn upload_is_retryable(err: &OpenApiError) -> bool {
+fn is_retryable(err: &OpenApiError) -> bool {
     match err {
         OpenApiError::Transport { .. } | OpenApiError::Decode(_) => true,
         OpenApiError::Http { status, .. } => matches!(status, 408 | 429 | 500..=599),
-        // `91381036 inner error` is the marketplace's own failure (license-kit §3.3).
-        OpenApiError::Business { code, .. } => *code == OpenApiCode::Cbc(CbcCode::InnerError),
+        // `CBC.0999` and `91381036 inner error` are the marketplace's own failures (license-kit §3.3).
+        OpenApiError::Business { code, .. } => matches!(
+            code,
+            OpenApiCode::Cbc(CbcCode::InnerError | CbcCode::InternalError)
+        ),
         OpenApiError::Invalid(_) => false,
     }
 }

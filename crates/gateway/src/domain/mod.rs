@@ -17,6 +17,7 @@ pub mod hook_effects;
 pub mod license_issue;
 pub mod lifecycle;
 pub mod marketplace;
+pub mod metering;
 pub mod provision;
 pub mod replies;
 
@@ -25,7 +26,6 @@ use std::sync::Arc;
 use koogate_protocol::AccessKey;
 use koogate_protocol::crypto::credential::CredentialCipher;
 use koogate_protocol::signing::scheme_a;
-use koogate_protocol::signing::webhook::WebhookSecret;
 use tokio::sync::Notify;
 
 use crate::clock::SharedClock;
@@ -36,7 +36,7 @@ use crate::store::Store;
 
 pub use activities::dispatch;
 pub use app_info::{AppInfo, BuiltinProvisioner};
-pub use marketplace::{FetchedOrder, Marketplace, OrderError, UploadError};
+pub use marketplace::{FetchedOrder, MarketError, Marketplace, OrderError};
 
 /// Which seller-center key category an activity belongs to (spec saas-v2 §2.1: one key per
 /// category, never shared between categories).
@@ -81,6 +81,15 @@ pub struct Settings {
     pub sandbox: bool,
     /// True when a vendor hook provisions instances; false means the built-in provisioner.
     pub hook_configured: bool,
+    pub metering: MeteringSettings,
+}
+
+/// How usage is cut into windows (see [`metering`]).
+#[derive(Debug, Clone, Copy)]
+pub struct MeteringSettings {
+    pub window: crate::config::MeteringWindow,
+    /// How long after a window ends it still takes reports.
+    pub grace: chrono::Duration,
 }
 
 impl Settings {
@@ -105,8 +114,8 @@ pub struct Gateway {
     /// The vendor's hook, for questions answered inside a call (`changeInstanceCheck`); events
     /// go through the outbox instead.
     pub hook: Option<Arc<HookSink>>,
-    /// Signs built-in licenses (`KOOGATE_HOOK_SECRET`; see [`license_issue`]).
-    pub license_secret: Option<WebhookSecret>,
+    /// Signs built-in licenses (`KOOGATE_LICENSE_SIGNING_KEY`; see [`license_issue`]).
+    pub license_signer: Option<Arc<license_issue::LicenseSigner>>,
     /// Wakes the outbox worker when a commit enqueued events.
     pub outbox_wakeup: Arc<Notify>,
 }

@@ -24,7 +24,7 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
+    pub(super) fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
         Self {
             status,
             code,
@@ -32,13 +32,20 @@ impl ApiError {
         }
     }
 
-    fn internal(err: impl std::fmt::Display) -> Self {
+    pub(super) fn internal(err: impl std::fmt::Display) -> Self {
         tracing::error!(error = %err, "vendor API request failed");
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",
             "internal error",
         )
+    }
+}
+
+impl ApiError {
+    /// The stable code, for logs.
+    pub fn code(&self) -> &'static str {
+        self.code
     }
 }
 
@@ -296,4 +303,24 @@ pub async fn redeliver(
             format!("no dead event {id}"),
         ))
     }
+}
+
+/// `GET /api/v1/license-key`: the public key that checks built-in licenses (the `kg1.` format of
+/// `domain::license_issue`), for embedding in the vendor's software.
+pub async fn license_key(
+    _: VendorAuth,
+    State(state): State<AppState>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let signer = state.gateway.license_signer.as_ref().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "no_license_key",
+            "no license signing key is configured",
+        )
+    })?;
+    Ok(Json(json!({
+        "algorithm": "Ed25519",
+        "format": "kg1",
+        "publicKey": signer.public_key_base64(),
+    })))
 }

@@ -8,6 +8,7 @@ pub mod ops;
 pub mod produce;
 pub mod reply;
 pub mod request_id;
+pub mod usage_api;
 
 use std::sync::Arc;
 
@@ -39,6 +40,12 @@ pub fn router(state: AppState, produce_path: &str, body_limit: usize) -> Router 
         .route("/api/v1/instances", get(api::list_instances))
         .route("/api/v1/instances/{id}", get(api::get_instance))
         .route("/api/v1/instances/{id}/ready", post(api::mark_ready))
+        .route(
+            "/api/v1/instances/{id}/usage",
+            get(usage_api::instance_usage),
+        )
+        .route("/api/v1/usage", post(usage_api::report))
+        .route("/api/v1/license-key", get(api::license_key))
         .route("/api/v1/events", get(api::list_events))
         .route("/api/v1/events/{id}/redeliver", post(api::redeliver))
         .route("/healthz", get(ops::healthz))

@@ -85,6 +85,8 @@ pub(super) struct Call<'a> {
     /// Starts with `/`; already percent-encoded.
     pub path_and_query: &'a str,
     pub content_type: &'a str,
+    /// Sent as they are and not part of the APIG signature (the usage push's body signature).
+    pub extra_headers: &'a [(&'static str, String)],
     pub body: Vec<u8>,
 }
 
@@ -149,6 +151,11 @@ impl OpenApiClient {
         })
     }
 
+    /// The clock's time in Unix milliseconds.
+    pub(super) fn now_millis(&self) -> i64 {
+        self.clock.now().timestamp_millis()
+    }
+
     /// Sends `call` to each host in turn until one gives an answer that is not a 5xx; returns
     /// that answer whatever its status. Transport failures and 5xx from the last host are errors.
     pub(super) async fn send(&self, call: Call<'_>) -> Result<Answer, OpenApiError> {
@@ -186,13 +193,17 @@ impl OpenApiClient {
             url_host: base.host.clone(),
             message: error_chain(&e.without_url()),
         };
-        let mut response = self
+        let mut request = self
             .http
             .request(call.method.clone(), &url)
             .header(CONTENT_TYPE, call.content_type)
             .header(apig::HEADER_DATE, &signed.sdk_date)
             .header(AUTHORIZATION, &signed.authorization)
-            .header(USER_AGENT, USER_AGENT_VALUE)
+            .header(USER_AGENT, USER_AGENT_VALUE);
+        for (name, value) in call.extra_headers {
+            request = request.header(*name, value);
+        }
+        let mut response = request
             .body(call.body.clone())
             .send()
             .await

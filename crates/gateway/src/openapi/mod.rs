@@ -1,6 +1,6 @@
 //! The client for KooGallery's open APIs (`mkp-openapi-public`), the calls koogate makes *to* the
-//! marketplace: order query (spec saas-v2 §7.1, license-kit §6.3) and the online-license upload
-//! (license-kit §3.3).
+//! marketplace: order query (spec saas-v2 §7.1, license-kit §6.3), the online-license upload
+//! (license-kit §3.3) and the usage push (saas-v2 §7.2).
 //!
 //! - Every request is signed with Huawei API Gateway `SDK-HMAC-SHA256` (license-kit §6.1):
 //!   `X-Sdk-Date` from the injected clock, `Host` and `Content-Type` signed, the exact body bytes
@@ -19,6 +19,7 @@ mod error;
 mod multipart;
 mod order;
 mod upload;
+mod usage;
 
 pub use client::{OpenApiClient, OpenApiConfig};
 pub use error::OpenApiError;

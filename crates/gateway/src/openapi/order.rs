@@ -51,6 +51,7 @@ impl OpenApiClient {
                 method: Method::GET,
                 path_and_query: &path,
                 content_type: "application/json",
+                extra_headers: &[],
                 body: Vec::new(),
             })
             .await?;

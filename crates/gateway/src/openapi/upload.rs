@@ -74,6 +74,7 @@ impl OpenApiClient {
                 method: Method::POST,
                 path_and_query: &path,
                 content_type: &body.content_type,
+                extra_headers: &[],
                 body: body.body,
             })
             .await?;

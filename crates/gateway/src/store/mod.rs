@@ -15,6 +15,7 @@ mod models;
 mod postgres;
 mod rows;
 mod sqlite;
+mod usage;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -106,6 +107,54 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         limit: i64,
     ) -> StoreResult<Vec<OutboxEvent>>;
     async fn outbox_stats(&self, now: DateTime<Utc>) -> StoreResult<OutboxStats>;
+
+    // ---------------------------------------------------------------------------------------
+    // Metering (the usage ledger behind the usage push, saas-v2 §7.2)
+
+    /// Records a usage report unless its `event_id` is known or its window is closed. Must be
+    /// serialised with [`Store::close_usage_window`] for the same instance, so an event is either
+    /// counted in the closed window or refused, never lost in between.
+    async fn record_usage(
+        &self,
+        event: &NewUsageEvent,
+        now: DateTime<Utc>,
+    ) -> StoreResult<RecordUsageOutcome>;
+    /// Groups with unassigned events whose window ended at or before `ended_by`, oldest first.
+    async fn open_usage_groups(
+        &self,
+        ended_by: DateTime<Utc>,
+        limit: i64,
+    ) -> StoreResult<Vec<UsageGroup>>;
+    /// Closes one group: sums its unassigned events into a new pending [`UsageWindow`] with
+    /// `metering_sn`, due at `now`, and assigns the events to it, in one transaction. `None` when
+    /// the group has no unassigned events (another replica closed it first).
+    async fn close_usage_window(
+        &self,
+        group: &UsageGroup,
+        metering_sn: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<UsageWindow>>;
+    /// Pending windows due at `now`, oldest window first.
+    async fn due_usage_windows(
+        &self,
+        now: DateTime<Utc>,
+        limit: i64,
+    ) -> StoreResult<Vec<UsageWindow>>;
+    /// Applies the outcome of one push attempt, all windows in one transaction. A window that
+    /// is no longer pending is left as it is.
+    async fn settle_usage_windows(
+        &self,
+        settlements: &[UsageSettlement],
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// Cumulative usage of those of `instance_ids` that have any.
+    async fn usage_totals(&self, instance_ids: &[String]) -> StoreResult<Vec<UsageTotal>>;
+    /// An instance's windows, newest first.
+    async fn list_usage_windows(
+        &self,
+        instance_id: &str,
+        limit: i64,
+    ) -> StoreResult<Vec<UsageWindow>>;
 
     /// Cheap liveness check of the connection pool.
     async fn ping(&self) -> StoreResult<()>;

@@ -166,3 +166,127 @@ pub struct OutboxStats {
     pub oldest_age_secs: i64,
     pub dead: i64,
 }
+
+/// One usage report from the vendor's application (`POST /api/v1/usage`), already assigned to
+/// its metering window by the domain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewUsageEvent {
+    /// The vendor's idempotency key for this report.
+    pub event_id: String,
+    pub instance_id: String,
+    /// Usage in ten-thousandths: the protocol allows four decimals, and integers sum exactly.
+    pub value_e4: i64,
+    pub occurred_at: DateTime<Utc>,
+    /// The metering window `[window_start, window_end)` that contains `occurred_at`.
+    pub window_start: DateTime<Utc>,
+    pub window_end: DateTime<Utc>,
+    /// The 用完即停 package instance the usage is deducted from (saas-v2 §7.2).
+    pub relate_pkg_instance: Option<String>,
+}
+
+/// What [`super::Store::record_usage`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecordUsageOutcome {
+    Recorded,
+    /// The `event_id` was recorded before. `same` tells whether the earlier report had the same
+    /// instance, value, time and package (a harmless retry) or not (a conflicting reuse).
+    Duplicate {
+        same: bool,
+    },
+    /// The event's window was already closed (its total computed for pushing); nothing stored.
+    WindowClosed,
+}
+
+/// Usage events of one instance, window and package that no closed window holds yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageGroup {
+    pub instance_id: String,
+    pub window_start: DateTime<Utc>,
+    pub window_end: DateTime<Utc>,
+    pub relate_pkg_instance: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UsageWindowStatus {
+    /// Closed, waiting to be pushed (or to be pushed again).
+    Pending,
+    /// KooGallery accepted it (or already had its `metering_sn`).
+    Pushed,
+    /// KooGallery refused it for good; `result_code` says why.
+    Rejected,
+}
+
+impl UsageWindowStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Pushed => "pushed",
+            Self::Rejected => "rejected",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Some(match text {
+            "pending" => Self::Pending,
+            "pushed" => Self::Pushed,
+            "rejected" => Self::Rejected,
+            _ => return None,
+        })
+    }
+}
+
+/// A closed metering window: the total usage of one instance (and package) over
+/// `[window_start, window_end)`, pushed to KooGallery as one usage record under `metering_sn`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageWindow {
+    pub id: i64,
+    pub instance_id: String,
+    pub window_start: DateTime<Utc>,
+    pub window_end: DateTime<Utc>,
+    pub relate_pkg_instance: Option<String>,
+    pub value_e4: i64,
+    /// Random, chosen when the window closed and kept across retries: KooGallery deduplicates
+    /// on it, so a push repeated after a lost answer is not billed twice.
+    pub metering_sn: String,
+    pub status: UsageWindowStatus,
+    /// Push attempts so far.
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    /// The per-record or request code KooGallery answered with (e.g. `005`, `MKT.9001`).
+    pub result_code: Option<String>,
+    pub next_attempt_at: DateTime<Utc>,
+    pub closed_at: DateTime<Utc>,
+    pub pushed_at: Option<DateTime<Utc>>,
+}
+
+/// How one push attempt ended for one window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UsageSettlement {
+    /// Accepted; `result_code` is set when KooGallery named it a duplicate (`005`).
+    Pushed {
+        id: i64,
+        result_code: Option<String>,
+    },
+    Rejected {
+        id: i64,
+        result_code: String,
+        message: String,
+    },
+    /// Try again at `next_attempt_at`; counts an attempt.
+    Retry {
+        id: i64,
+        error: String,
+        next_attempt_at: DateTime<Utc>,
+    },
+}
+
+/// Cumulative usage of an instance, for `queryInstance`'s `usageInfo` (saas-v2 §3.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageTotal {
+    pub instance_id: String,
+    /// Sum of every recorded event, closed window or not.
+    pub value_e4: i64,
+    /// The newest `occurred_at` among them.
+    pub last_occurred_at: DateTime<Utc>,
+}

@@ -10,6 +10,9 @@
 //!   Sequence values are handed out at insert time, not at commit, so without it two concurrent
 //!   commits for one key could become visible out of id order and a claimer could deliver the
 //!   later event first.
+//! - Usage reports and window closes of one instance take another class of advisory lock on the
+//!   instance (`postgres/usage.rs`), so a report is either summed into its window or refused,
+//!   never inserted after the sum was taken.
 
 use std::time::Duration;
 
@@ -24,11 +27,13 @@ use super::rows::{
     instance_columns, non_negative, to_ms,
 };
 use super::{
-    Commit, CommitOutcome, Instance, OrderRecord, OutboxEvent, OutboxStats, Store, StoreResult,
-    StoredResponse,
+    Commit, CommitOutcome, Instance, NewUsageEvent, OrderRecord, OutboxEvent, OutboxStats,
+    RecordUsageOutcome, Store, StoreResult, StoredResponse, UsageGroup, UsageSettlement,
+    UsageTotal, UsageWindow,
 };
 
 mod steps;
+mod usage;
 
 use steps::COMPLETE_EVENT;
 
@@ -304,6 +309,66 @@ impl Store for PostgresStore {
             oldest_age_secs: age_secs(oldest, now),
             dead,
         })
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn record_usage(
+        &self,
+        event: &NewUsageEvent,
+        now: DateTime<Utc>,
+    ) -> StoreResult<RecordUsageOutcome> {
+        usage::record_usage(&self.pool, event, now).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn open_usage_groups(
+        &self,
+        ended_by: DateTime<Utc>,
+        limit: i64,
+    ) -> StoreResult<Vec<UsageGroup>> {
+        usage::open_usage_groups(&self.pool, ended_by, limit).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn close_usage_window(
+        &self,
+        group: &UsageGroup,
+        metering_sn: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<UsageWindow>> {
+        usage::close_usage_window(&self.pool, group, metering_sn, now).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn due_usage_windows(
+        &self,
+        now: DateTime<Utc>,
+        limit: i64,
+    ) -> StoreResult<Vec<UsageWindow>> {
+        usage::due_usage_windows(&self.pool, now, limit).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn settle_usage_windows(
+        &self,
+        settlements: &[UsageSettlement],
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        usage::settle_usage_windows(&self.pool, settlements, now).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn usage_totals(&self, instance_ids: &[String]) -> StoreResult<Vec<UsageTotal>> {
+        usage::usage_totals(&self.pool, instance_ids).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list_usage_windows(
+        &self,
+        instance_id: &str,
+        limit: i64,
+    ) -> StoreResult<Vec<UsageWindow>> {
+        usage::list_usage_windows(&self.pool, instance_id, limit).await
     }
 
     #[tracing::instrument(skip_all)]

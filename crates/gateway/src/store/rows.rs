@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 
 use super::{
     Instance, InstanceStatus, OrderRecord, OutboxEvent, StoreError, StoreResult, StoredResponse,
+    UsageGroup, UsageTotal, UsageWindow, UsageWindowStatus,
 };
 
 /// Epoch milliseconds as stored. Sub-millisecond precision is dropped on the way in.
@@ -151,6 +152,113 @@ impl TryFrom<EventRow> for OutboxEvent {
     }
 }
 
+/// `relate_pkg_instance` as stored: `''` stands for "no package", because the column is part of
+/// a unique key and NULLs never compare equal there. `Some("")` is therefore stored as `None`.
+pub(super) fn pkg_column(pkg: Option<&str>) -> &str {
+    pkg.unwrap_or("")
+}
+
+fn pkg_from_column(pkg: String) -> Option<String> {
+    (!pkg.is_empty()).then_some(pkg)
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub(super) struct UsageWindowRow {
+    id: i64,
+    instance_id: String,
+    window_start_ms: i64,
+    window_end_ms: i64,
+    relate_pkg_instance: String,
+    value_e4: i64,
+    metering_sn: String,
+    status: String,
+    attempts: i64,
+    last_error: Option<String>,
+    result_code: Option<String>,
+    next_attempt_at_ms: i64,
+    closed_at_ms: i64,
+    pushed_at_ms: Option<i64>,
+}
+
+impl TryFrom<UsageWindowRow> for UsageWindow {
+    type Error = StoreError;
+
+    fn try_from(row: UsageWindowRow) -> StoreResult<Self> {
+        let status = UsageWindowStatus::parse(&row.status).ok_or_else(|| {
+            StoreError::Corrupt(format!(
+                "usage window {}: unknown status {:?}",
+                row.id, row.status
+            ))
+        })?;
+        Ok(Self {
+            status,
+            window_start: from_ms(row.window_start_ms, "usage_windows.window_start_ms")?,
+            window_end: from_ms(row.window_end_ms, "usage_windows.window_end_ms")?,
+            next_attempt_at: from_ms(row.next_attempt_at_ms, "usage_windows.next_attempt_at_ms")?,
+            closed_at: from_ms(row.closed_at_ms, "usage_windows.closed_at_ms")?,
+            pushed_at: from_opt_ms(row.pushed_at_ms, "usage_windows.pushed_at_ms")?,
+            relate_pkg_instance: pkg_from_column(row.relate_pkg_instance),
+            id: row.id,
+            instance_id: row.instance_id,
+            value_e4: row.value_e4,
+            metering_sn: row.metering_sn,
+            attempts: row.attempts,
+            last_error: row.last_error,
+            result_code: row.result_code,
+        })
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub(super) struct UsageGroupRow {
+    instance_id: String,
+    window_start_ms: i64,
+    window_end_ms: i64,
+    relate_pkg_instance: String,
+}
+
+impl TryFrom<UsageGroupRow> for UsageGroup {
+    type Error = StoreError;
+
+    fn try_from(row: UsageGroupRow) -> StoreResult<Self> {
+        Ok(Self {
+            window_start: from_ms(row.window_start_ms, "usage_events.window_start_ms")?,
+            window_end: from_ms(row.window_end_ms, "usage_events.window_end_ms")?,
+            relate_pkg_instance: pkg_from_column(row.relate_pkg_instance),
+            instance_id: row.instance_id,
+        })
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub(super) struct UsageTotalRow {
+    instance_id: String,
+    value_e4: i64,
+    last_occurred_at_ms: i64,
+}
+
+impl TryFrom<UsageTotalRow> for UsageTotal {
+    type Error = StoreError;
+
+    fn try_from(row: UsageTotalRow) -> StoreResult<Self> {
+        Ok(Self {
+            last_occurred_at: from_ms(row.last_occurred_at_ms, "usage_events.occurred_at_ms")?,
+            instance_id: row.instance_id,
+            value_e4: row.value_e4,
+        })
+    }
+}
+
+/// The stored fields of a usage event that decide whether a repeated `event_id` is the same
+/// report.
+#[derive(Debug, PartialEq, Eq, sqlx::FromRow)]
+pub(super) struct UsageEventRow {
+    pub(super) instance_id: String,
+    pub(super) value_e4: i64,
+    pub(super) occurred_at_ms: i64,
+    pub(super) relate_pkg_instance: String,
+}
+
 /// Converts a batch of rows, failing on the first corrupt one.
 pub(super) fn convert_all<R, T>(rows: Vec<R>) -> StoreResult<Vec<T>>
 where
@@ -205,3 +313,12 @@ macro_rules! event_columns {
     };
 }
 pub(super) use event_columns;
+
+/// Column list of [`UsageWindowRow`], for `concat!` into SQL text.
+macro_rules! usage_window_columns {
+    () => {
+        "id, instance_id, window_start_ms, window_end_ms, relate_pkg_instance, value_e4, metering_sn, \
+         status, attempts, last_error, result_code, next_attempt_at_ms, closed_at_ms, pushed_at_ms"
+    };
+}
+pub(super) use usage_window_columns;

@@ -11,7 +11,8 @@
 //!   upgrade with `SQLITE_BUSY` at once instead of waiting. Up front, the 5 s busy timeout makes
 //!   concurrent writers queue instead. Should `SQLITE_BUSY` still surface (a writer held the lock
 //!   longer than the timeout), the whole operation is retried a few times; every write here is a
-//!   single transaction, so a retry never applies anything twice.
+//!   single transaction, so a retry never applies anything twice. The same single writer is what
+//!   serialises usage reports with the closing of their window (`sqlite/usage.rs`).
 //! - Single-statement writes (claim, nonce, fail, ...) run in autocommit mode, where SQLite takes
 //!   the write lock at the statement's start, so they wait on the busy timeout too.
 
@@ -30,11 +31,13 @@ use super::rows::{
     instance_columns, non_negative, to_ms,
 };
 use super::{
-    Commit, CommitOutcome, Instance, OrderRecord, OutboxEvent, OutboxStats, Store, StoreError,
-    StoreResult, StoredResponse,
+    Commit, CommitOutcome, Instance, NewUsageEvent, OrderRecord, OutboxEvent, OutboxStats,
+    RecordUsageOutcome, Store, StoreError, StoreResult, StoredResponse, UsageGroup,
+    UsageSettlement, UsageTotal, UsageWindow,
 };
 
 mod steps;
+mod usage;
 
 use steps::COMPLETE_EVENT;
 
@@ -376,6 +379,66 @@ impl Store for SqliteStore {
             oldest_age_secs: age_secs(oldest, now),
             dead,
         })
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn record_usage(
+        &self,
+        event: &NewUsageEvent,
+        now: DateTime<Utc>,
+    ) -> StoreResult<RecordUsageOutcome> {
+        usage::record_usage(&self.pool, event, now).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn open_usage_groups(
+        &self,
+        ended_by: DateTime<Utc>,
+        limit: i64,
+    ) -> StoreResult<Vec<UsageGroup>> {
+        usage::open_usage_groups(&self.pool, ended_by, limit).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn close_usage_window(
+        &self,
+        group: &UsageGroup,
+        metering_sn: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<UsageWindow>> {
+        usage::close_usage_window(&self.pool, group, metering_sn, now).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn due_usage_windows(
+        &self,
+        now: DateTime<Utc>,
+        limit: i64,
+    ) -> StoreResult<Vec<UsageWindow>> {
+        usage::due_usage_windows(&self.pool, now, limit).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn settle_usage_windows(
+        &self,
+        settlements: &[UsageSettlement],
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        usage::settle_usage_windows(&self.pool, settlements, now).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn usage_totals(&self, instance_ids: &[String]) -> StoreResult<Vec<UsageTotal>> {
+        usage::usage_totals(&self.pool, instance_ids).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list_usage_windows(
+        &self,
+        instance_id: &str,
+        limit: i64,
+    ) -> StoreResult<Vec<UsageWindow>> {
+        usage::list_usage_windows(&self.pool, instance_id, limit).await
     }
 
     #[tracing::instrument(skip_all)]

@@ -162,18 +162,26 @@ async fn an_upload_that_fails_is_retried_until_it_lands() {
     app.call(license_request(&id, "evt-retry-1"))
         .await
         .assert_code("000004");
-    // KooGallery's open API is unreachable: the event stays pending with the reason.
+    // KooGallery's open API is unreachable: the license is issued, and its upload job waits
+    // with the reason, on its own ordering key (the instance's events are not held back).
     app.stop_openapi().await;
     app.run_outbox().await;
-    let requested = app
+    let job = app.events("license-upload:evt-retry-1").await.remove(0);
+    assert_eq!(job.event_type, "koogate.license_upload");
+    assert!(job.delivered_at.is_none() && !job.dead);
+    let error = job.last_error.clone().unwrap_or_default();
+    assert!(error.contains("license upload"), "{error}");
+    // The sealed license is not readable in the stored job.
+    assert!(!job.payload.contains("kg1."), "{}", job.payload);
+    app.set_status(&id, "FREEZE").await.assert_code("000000");
+    app.run_outbox().await;
+    let frozen = app
         .events(&id)
         .await
         .into_iter()
-        .find(|e| e.event_type == "license.requested")
+        .find(|e| e.event_type == "instance.frozen")
         .unwrap();
-    assert!(requested.delivered_at.is_none() && !requested.dead);
-    let error = requested.last_error.clone().unwrap_or_default();
-    assert!(error.contains("license upload"), "{error}");
+    assert!(frozen.delivered_at.is_some());
     // Back up: the next attempt, after the backoff, uploads it once.
     app.restart_openapi().await;
     app.advance(chrono::Duration::minutes(5));
@@ -226,6 +234,27 @@ async fn change_check_asks_the_hook() {
             .contains("cannot be changed")
     );
 
+    // An `allowed` that is not a boolean refuses rather than falling back to "allow".
+    app.hook().answer(
+        "instance.change_check",
+        json!({"allowed": "false", "reason": 42}),
+    );
+    let refused = app.change_check(&id).await;
+    refused.assert_code("000005");
+    assert!(
+        refused.json()["resultMsg"]
+            .as_str()
+            .unwrap()
+            .contains("cannot be changed")
+    );
+
+    // A hook that does not know the event (404) leaves it to the default, as before upgrading.
+    app.hook().refuse("instance.change_check", 404);
+    app.change_check(&id).await.assert_code("000000");
+    app.hook().refuse("instance.change_check", 500);
+    app.change_check(&id).await.assert_code("000005");
+    app.hook().refuse("instance.change_check", 200);
+
     // The hook is down: refuse rather than allow a change the vendor may not support.
     app.hook()
         .answer("instance.change_check", json!({"allowed": true}));
@@ -251,5 +280,108 @@ async fn a_slow_change_check_hook_is_refused_inside_the_budget() {
     reply.assert_code("000005");
     // Structural, not a timing benchmark: the 3 s hook timeout must have cut the 8 s answer
     // short, well inside KooGallery's 5 s budget.
-    assert!(took < Duration::from_secs(6), "took {took:?}");
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_hook_is_asked_once_however_often_the_upload_is_retried() {
+    let mut app = hooked_app().await;
+    app.hook()
+        .answer("license.requested", json!({"license": "LIC-ONCE-1"}));
+    let id = create(&app, "biz-lic-once").await;
+    app.call(license_request(&id, "evt-once-1"))
+        .await
+        .assert_code("000004");
+    app.stop_openapi().await;
+    app.run_outbox().await;
+    // Later attempts fail too; then KooGallery is back.
+    for _ in 0..3 {
+        app.advance(chrono::Duration::minutes(15));
+        app.run_outbox().await;
+    }
+    app.restart_openapi().await;
+    app.advance(chrono::Duration::minutes(15));
+    app.run_outbox().await;
+    let asked = app
+        .hook()
+        .received()
+        .into_iter()
+        .filter(|d| d.event_type() == "license.requested")
+        .count();
+    assert_eq!(asked, 1, "the hook is asked for the license once");
+    let uploads = app.uploads();
+    assert_eq!(uploads.len(), 1, "{uploads:?}");
+    assert_eq!(
+        uploads[0].content,
+        UploadContent::Characters("LIC-ONCE-1".into())
+    );
+    let job = app.events("license-upload:evt-once-1").await.remove(0);
+    assert!(job.attempts >= 4, "{job:?}");
+    assert!(job.delivered_at.is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_upload_is_parked_and_redelivered_without_asking_the_hook_again() {
+    let app = hooked_app().await;
+    app.hook()
+        .answer("license.requested", json!({"license": "LIC-PARK-1"}));
+    let id = create(&app, "biz-lic-park").await;
+    app.call(license_request(&id, "evt-park-1"))
+        .await
+        .assert_code("000004");
+    // KooGallery refuses koogate's AK/SK (401 APIGW.0301): retrying cannot help.
+    let ak = app.sim().ak.clone();
+    let sk = app.sim().sk.clone();
+    assert!(app.sim().state().remove_key(&ak));
+    app.run_outbox().await;
+    let job = app.events("license-upload:evt-park-1").await.remove(0);
+    assert!(job.dead, "{job:?}");
+    assert!(app.uploads().is_empty());
+    // The operator fixes the credentials and re-delivers the job.
+    app.sim().state().add_key(&ak, sk);
+    let (status, _) = app
+        .post(
+            &format!("/api/v1/events/{}/redeliver", job.id),
+            Some(&app.api_token),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, 202);
+    app.run_outbox().await;
+    assert_eq!(app.uploads().len(), 1);
+    let asked = app
+        .hook()
+        .received()
+        .into_iter()
+        .filter(|d| d.event_type() == "license.requested")
+        .count();
+    assert_eq!(asked, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_license_answers_park_the_request_instead_of_passing_silently() {
+    let app = hooked_app().await;
+    for (n, answer) in [
+        json!({"license": 123}),
+        json!({"licenseFile": {"fileName": "a.lic"}}),
+        json!({"licenseFile": {"fileName": "a.lic", "contentBase64": ""}}),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        app.hook().answer("license.requested", answer.clone());
+        let id = create(&app, &format!("biz-lic-bad-{n}")).await;
+        app.call(license_request(&id, &format!("evt-bad-{n}")))
+            .await
+            .assert_code("000004");
+        app.run_outbox().await;
+        let requested = app
+            .events(&id)
+            .await
+            .into_iter()
+            .find(|e| e.event_type == "license.requested")
+            .unwrap();
+        assert!(requested.dead, "{answer}: {requested:?}");
+    }
+    assert!(app.uploads().is_empty());
 }

@@ -57,6 +57,8 @@ struct HookState {
     answers: Mutex<HashMap<String, Value>>,
     /// How long the receiver takes before answering, by event type.
     delays: Mutex<HashMap<String, Duration>>,
+    /// An error status for every event of a type (while up), by event type.
+    statuses: Mutex<HashMap<String, u16>>,
     received: Mutex<Vec<Delivery>>,
     /// Stops the running server; `None` while offline.
     server: Mutex<Option<(oneshot::Sender<()>, JoinHandle<()>)>>,
@@ -77,6 +79,7 @@ impl Hook {
             down: Mutex::new(None),
             answers: Mutex::default(),
             delays: Mutex::default(),
+            statuses: Mutex::default(),
             received: Mutex::new(Vec::new()),
             server: Mutex::new(None),
         });
@@ -149,6 +152,15 @@ impl Hook {
             .insert(event_type.to_owned(), body);
     }
 
+    /// Answers every event of `event_type` with `status` (when up).
+    pub fn refuse(&self, event_type: &str, status: u16) {
+        self.state
+            .statuses
+            .lock()
+            .unwrap()
+            .insert(event_type.to_owned(), status);
+    }
+
     /// Waits `delay` before answering any event of `event_type`.
     pub fn delay(&self, event_type: &str, delay: Duration) {
         self.state
@@ -190,12 +202,13 @@ async fn receive(State(state): State<Arc<HookState>>, headers: HeaderMap, body: 
     )
     .is_ok();
     let parsed: Value = serde_json::from_slice(&body).unwrap_or_default();
+    let event_type = parsed["type"].as_str().unwrap_or_default().to_owned();
+    let refused = state.statuses.lock().unwrap().get(&event_type).copied();
     let status = match *state.down.lock().unwrap() {
         _ if !signature_ok => 401,
         Some(status) => status,
-        None => 200,
+        None => refused.unwrap_or(200),
     };
-    let event_type = parsed["type"].as_str().unwrap_or_default().to_owned();
     let answer = match (state.answers.lock().unwrap().get(&event_type), status) {
         (Some(answer), 200) => answer.to_string(),
         (_, 200) => r#"{"ok":true}"#.to_owned(),

@@ -20,6 +20,7 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use koogate_gateway::app::{App, Options};
 use koogate_gateway::clock::{Clock, ManualClock};
 use koogate_gateway::config::{Config, Secret};
+use koogate_gateway::domain::metering::MeteringWorker;
 use koogate_gateway::outbox::Worker;
 use koogate_gateway::secret_box::SecretBox;
 use koogate_gateway::store::{Instance, InstanceStatus, OutboxEvent, Store};
@@ -186,6 +187,7 @@ pub struct TestApp {
     pub keys: Keys,
     pub api_token: String,
     pub worker: Worker,
+    pub metering: MeteringWorker,
     pub store: Arc<dyn Store>,
     pub hook: Option<Hook>,
     pub http: reqwest::Client,
@@ -229,19 +231,24 @@ fn random_key(prefix: &str) -> AccessKey {
 pub async fn spawn_app(options: TestOptions) -> TestApp {
     koogate_gateway::tls::install_default_crypto_provider();
     let clock = ManualClock::new(start_time());
-    let sim = openapi::start(openapi::OpenApiConfig::default().now(sim_now(&clock)))
-        .await
-        .unwrap();
-    let hook = match options.hook {
-        true => Some(Hook::start(clock.clone()).await),
-        false => None,
-    };
-    let (test_db, database_url) = db::TestDb::create(options.backend).await;
     let keys = Keys {
         basic: random_key("basic"),
         license: random_key("license"),
         notify: random_key("notify"),
     };
+    // The sim checks usage-push body signatures with the key bound to the basic interfaces.
+    let sim = openapi::start(
+        openapi::OpenApiConfig::default()
+            .now(sim_now(&clock))
+            .basic_key(keys.basic.clone()),
+    )
+    .await
+    .unwrap();
+    let hook = match options.hook {
+        true => Some(Hook::start(clock.clone()).await),
+        false => None,
+    };
+    let (test_db, database_url) = db::TestDb::create(options.backend).await;
     let api_token = format!("token-{}", uuid::Uuid::new_v4().simple());
 
     let mut config = Config {
@@ -293,6 +300,7 @@ pub async fn spawn_app(options: TestOptions) -> TestApp {
         keys,
         api_token,
         worker: app.worker.clone(),
+        metering: app.metering.clone(),
         store: app.state.gateway.store.clone(),
         hook,
         http: reqwest::Client::new(),
@@ -326,6 +334,11 @@ impl TestApp {
         self.orders.place_order(spec)
     }
 
+    /// The open API's usage store: records accepted and their asynchronous anomalies.
+    pub fn sim(&self) -> &OpenApiHandle {
+        self.sim.as_ref().unwrap()
+    }
+
     /// Every license the open API accepted, oldest first.
     pub fn uploads(&self) -> Vec<openapi::Upload> {
         self.sim
@@ -348,6 +361,7 @@ impl TestApp {
             .keys(&self.sim_ak, self.sim_sk.clone())
             .now(sim_now(&self.clock))
             .orders(self.orders.clone())
+            .basic_key(self.keys.basic.clone())
             .listener(listener);
         self.sim = Some(openapi::start(config).await.unwrap());
     }

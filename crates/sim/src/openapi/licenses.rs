@@ -17,12 +17,13 @@ use chrono::{DateTime, Utc};
 use koogate_protocol::messages::license_api::{HeartbeatInfo, LicenseStatus, SoftwareUsageInfo};
 use koogate_protocol::result_code::LicenseApiCode;
 use rand::distr::{Alphanumeric, SampleString};
+use serde::Serialize;
 use serde_json::Value;
 
 use super::{OpenApiState, lock};
 
 /// A code as KooGallery issued it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LicenseGrant {
     pub code: String,
     pub order_id: Option<String>,
@@ -81,7 +82,7 @@ impl LicenseGrant {
 }
 
 /// A successful activation.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Activation {
     pub access_key: String,
     /// When the call arrived.
@@ -91,7 +92,7 @@ pub struct Activation {
 }
 
 /// One accepted heartbeat (查询授权码) call.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Heartbeat {
     pub access_key: String,
     pub at: DateTime<Utc>,
@@ -100,7 +101,7 @@ pub struct Heartbeat {
 }
 
 /// One license's entries of an accepted software-usage-info call.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SoftwareUsageReport {
     pub access_key: String,
     pub at: DateTime<Utc>,
@@ -108,7 +109,7 @@ pub struct SoftwareUsageReport {
 }
 
 /// A code and everything that happened to it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct License {
     pub grant: LicenseGrant,
     /// Released by KooGallery (expired past retention, or unsubscribed, license-kit §2.1).

@@ -3,7 +3,9 @@
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use serde_json::Value;
+use serde::{Serialize, Serializer};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
 
 use super::OpenApiState;
 
@@ -32,7 +34,7 @@ pub struct Exchange {
 }
 
 /// A license string or file accepted by the market-event upload API.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Upload {
     pub event_id: String,
     /// The AK the request was signed with.
@@ -48,6 +50,23 @@ pub enum UploadContent {
     Characters(String),
     /// `type = FILE`: the `file` part (its SHA-256 already checked against the metadata).
     File { file_name: String, bytes: Vec<u8> },
+}
+
+/// As the inspection API shows it: a string verbatim, a file by name, size and SHA-256 (its
+/// bytes may be binary and large, and the digest is what a reader compares).
+impl Serialize for UploadContent {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let value = match self {
+            Self::Characters(text) => json!({"type": "CHARACTERS", "characters": text}),
+            Self::File { file_name, bytes } => json!({
+                "type": "FILE",
+                "file_name": file_name,
+                "size": bytes.len(),
+                "sha256": hex::encode(Sha256::digest(bytes)),
+            }),
+        };
+        value.serialize(s)
+    }
 }
 
 /// A response extension: the reason a handler refused a request, for [`Exchange::detail`].

@@ -15,13 +15,15 @@ use chrono::{DateTime, Utc};
 use koogate_protocol::messages::usage::MAX_USAGE_RECORDS;
 use koogate_protocol::result_code::UsageRecordCode;
 use koogate_protocol::wire::UsageValue;
+use serde::Serialize;
 use tokio::sync::watch;
 
 use super::{OpenApiState, lock};
 use crate::orders::ChargingMode;
 
 /// Which of the two push APIs a record came through.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum UsageApi {
     /// `…/global/v1/isv/usage-data` (saas-v2 §7.2), with `metering_sn` and a body signature.
     New,
@@ -30,7 +32,7 @@ pub enum UsageApi {
 }
 
 /// One usage record a push accepted, whichever API it came through.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct UsageRecord {
     pub api: UsageApi,
     /// The AK the push was signed with: the merchant, as far as the simulator can tell.
@@ -66,7 +68,7 @@ impl UsageRecord {
 }
 
 /// A record the asynchronous check rejected: one line of the seller center's 话单 anomalies.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct UsageAnomaly {
     pub record: UsageRecord,
     pub code: UsageRecordCode,
@@ -74,7 +76,8 @@ pub struct UsageAnomaly {
 }
 
 /// Whether an instance may still be billed (saas-v2 §3.4: instances are frozen and released).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum InstanceStatus {
     Active,
     Frozen,
@@ -82,7 +85,7 @@ pub enum InstanceStatus {
 }
 
 /// An instance the usage check knows: the vendor created it with newInstance (saas-v2 §3.1).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct UsageInstance {
     pub instance_id: String,
     /// The AK of the merchant owning it; `None` accepts any caller.
@@ -296,6 +299,16 @@ impl OpenApiState {
             .get_mut(instance_id)
             .map(|instance| instance.status = status)
             .is_some()
+    }
+
+    /// The registered instance with this ID.
+    pub fn instance(&self, instance_id: &str) -> Option<UsageInstance> {
+        let instances = self
+            .usage
+            .instances
+            .read()
+            .unwrap_or_else(|p| p.into_inner());
+        instances.get(instance_id).cloned()
     }
 
     /// Every registered instance, in no particular order.

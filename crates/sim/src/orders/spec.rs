@@ -1,6 +1,7 @@
 //! What a test or scenario says when it places an order; [`OrderSpec::build`] turns it into the
 //! `orderInfo` JSON of spec saas-v2 §7.1.
 
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 /// `orderInfo.orderType`.
@@ -28,7 +29,8 @@ impl OrderType {
 }
 
 /// `orderLine[].chargingMode`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ChargingMode {
     Period,
     OneTime,
@@ -44,6 +46,18 @@ impl ChargingMode {
             Self::OnDemand => "ON_DEMAND",
             Self::OnDemandPkg => "ON_DEMAND_PKG",
         }
+    }
+
+    /// The mode of a `chargingMode` string as the order query answers it; `None` for any other.
+    pub fn parse(text: &str) -> Option<Self> {
+        [
+            Self::Period,
+            Self::OneTime,
+            Self::OnDemand,
+            Self::OnDemandPkg,
+        ]
+        .into_iter()
+        .find(|mode| mode.as_str() == text)
     }
 }
 

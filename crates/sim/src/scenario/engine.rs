@@ -11,6 +11,7 @@ use koogate_protocol::AccessKey;
 use super::clock::{SigningTime, SimClock};
 use super::faulted::FaultState;
 use super::ledger::{OrderLedger, OrderState, OrderStatus, StepReport};
+use super::market::{DEFAULT_LICENSE_UPLOAD_WAIT, OpenApiLink};
 use super::record::{ExchangeLog, Trigger};
 use super::{Flow, FlowOutcome, FlowReport, template};
 use crate::faults::Faults;
@@ -58,6 +59,18 @@ pub struct EngineOptions {
     pub accept_invalid_certs: bool,
     /// Faults to inject into every step call (none by default); see [`crate::faults`].
     pub faults: Faults,
+    /// The simulator's open API, when the engine plays next to one: flows then register the
+    /// instances they create there (so usage pushes for them are checked like KooGallery
+    /// would) and look for license uploads. [`crate::handle::Sim::start`] sets it to its own;
+    /// `None` (the default) plays the calls alone.
+    pub openapi: Option<OpenApiLink>,
+    /// With [`Self::openapi`] set: after `getLicenseAsync` is answered `000000`/`000004`, wait
+    /// for the license upload under the request's `eventId` and fail the step without one
+    /// (a vendor that never uploads leaves the buyer without a license). On by default.
+    pub expect_license_upload: bool,
+    /// How long to wait for that upload, in real time (the vendor uploads from its own worker,
+    /// which the virtual clock does not drive).
+    pub license_upload_wait: Duration,
 }
 
 impl Default for EngineOptions {
@@ -72,6 +85,9 @@ impl Default for EngineOptions {
             signing: SigningTime::default(),
             accept_invalid_certs: false,
             faults: Faults::default(),
+            openapi: None,
+            expect_license_upload: true,
+            license_upload_wait: DEFAULT_LICENSE_UPLOAD_WAIT,
         }
     }
 }

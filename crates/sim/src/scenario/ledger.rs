@@ -27,6 +27,21 @@ pub struct StepReport {
     pub exhausted: Option<Exhausted>,
     /// The seller-center message opened for this step, if any attempt failed.
     pub message: Option<u64>,
+    /// `getLicenseAsync` only, when the engine looks for uploads: whether the license arrived.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub license_upload: Option<LicenseUploadCheck>,
+}
+
+/// Whether the vendor uploaded the license after `getLicenseAsync` (license-kit §3.2: the
+/// license "is delivered by the merchant calling the upload API with the `eventId`").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LicenseUploadCheck {
+    pub event_id: String,
+    pub arrived: bool,
+    /// `CHARACTERS` or `FILE`, when it arrived.
+    pub upload_type: Option<String>,
+    /// Real time spent waiting, in milliseconds.
+    pub waited_ms: u64,
 }
 
 /// How a flow ended.

@@ -15,6 +15,7 @@ pub mod flows;
 mod judge;
 mod late;
 mod ledger;
+mod market;
 mod record;
 mod reorder;
 mod step;
@@ -29,7 +30,10 @@ use crate::retry::CallKind;
 pub use clock::{SigningTime, SimClock};
 pub use engine::{AttemptInfo, BusinessErrors, Engine, EngineOptions, Target};
 pub use judge::{Judgement, has_app_info, judge};
-pub use ledger::{FlowOutcome, FlowReport, OrderLedger, OrderState, OrderStatus, StepReport};
+pub use ledger::{
+    FlowOutcome, FlowReport, LicenseUploadCheck, OrderLedger, OrderState, OrderStatus, StepReport,
+};
+pub use market::{DEFAULT_LICENSE_UPLOAD_WAIT, OpenApiLink};
 pub use record::{Check, ExchangeLog, ExchangeRecord, RequestRecord, ResponseRecord, Trigger};
 pub use template::{Bindings, Unbound, render};
 

@@ -42,8 +42,11 @@ impl Engine {
             error: None,
             exhausted: None,
             message: None,
+            license_upload: None,
         };
         let first = self.clock().now();
+        // The instance this step's purchase created, to release again if the order is refunded.
+        let mut created: Option<String> = None;
         for (n, offset) in offsets.iter().enumerate() {
             self.clock()
                 .jump_to(first + chrono::Duration::from_std(*offset).unwrap_or_default());
@@ -74,6 +77,9 @@ impl Engine {
             if judgement.ok && report.activity == "newInstance" {
                 if let Some(id) = &judgement.instance_id {
                     bindings.set("instanceId", id.clone());
+                    // Known from the answer on, before any poll: a release may overtake it.
+                    self.instance_created(id, &record.request.body);
+                    created = Some(id.clone());
                 }
                 if judgement.in_progress {
                     // The `reorder` fault plays the next step first; after a release, the
@@ -114,6 +120,11 @@ impl Engine {
                 if let Some(id) = message_id {
                     self.messages().set_status(id, MessageStatus::Recovered);
                 }
+                self.instance_call_succeeded(&report.activity, &record.request.body);
+                if report.activity == "getLicenseAsync" {
+                    self.check_license_upload(&record.request.body, &mut report)
+                        .await;
+                }
                 return report;
             };
             report.error = Some(error);
@@ -125,6 +136,9 @@ impl Engine {
             .kind
             .map_or(Exhausted::ManualRetryOnly, |k| k.on_exhausted());
         report.exhausted = Some(exhausted);
+        if let (Exhausted::OrderFailedRefunded, Some(id)) = (exhausted, &created) {
+            self.purchase_refunded(id);
+        }
         if let Some(id) = report.message {
             self.messages().set_status(
                 id,

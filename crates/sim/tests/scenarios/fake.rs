@@ -26,6 +26,9 @@ pub enum Behaviour {
     Refuse(&'static str),
     /// Every call answers `000000`, after this long.
     Slow(std::time::Duration),
+    /// Every call answers `000000` (`newInstance` with [`INSTANCE_ID`]); it never calls the
+    /// open API, so a license asked for with `getLicenseAsync` is never uploaded.
+    NeverUploads,
 }
 
 #[derive(Debug, Clone)]
@@ -62,6 +65,9 @@ async fn answer(State(state): State<FakeState>, body: Bytes) -> Json<Value> {
     }
     Json(match (state.behaviour, activity) {
         (Behaviour::Refuse(code), _) => json!({"resultCode": code, "resultMsg": "refused"}),
+        (Behaviour::NeverUploads, "newInstance") => {
+            json!({"resultCode": "000000", "resultMsg": "success.", "instanceId": INSTANCE_ID})
+        }
         (Behaviour::AsyncReadyAfter(_), "newInstance") => {
             json!({"resultCode": "000004", "resultMsg": "in progress", "instanceId": INSTANCE_ID})
         }

@@ -1,7 +1,9 @@
 //! The real koogate gateway in-process as the scenario target, on a temp-file SQLite database,
 //! with its clock following the simulator's virtual clock (so scheme-A timestamps signed in
 //! virtual time stay inside the gateway's ±60 s window), behind a switch that makes it answer
-//! HTTP 503 while "down".
+//! HTTP 503 while "down". Its outbox worker runs as `koogate serve` runs it, so the licenses it
+//! issues after `getLicenseAsync` reach the simulator's upload API; the rig also pushes usage
+//! the way a vendor would.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -18,12 +20,18 @@ use koogate_gateway::clock::ManualClock;
 use koogate_gateway::config::{Config, Secret};
 use koogate_gateway::secret_box::SecretBox;
 use koogate_protocol::AccessKey;
+use koogate_protocol::signing::{apig, usage as body_sign};
 use koogate_sim::handle::{Sim, SimConfig, SimHandle};
-use koogate_sim::openapi::OpenApiConfig;
+use koogate_sim::openapi::{OpenApiConfig, USAGE_DATA_PATH};
 use koogate_sim::scenario::{EngineOptions, SigningTime, SimClock, Target};
+use serde_json::{Value, json};
 use tokio::net::TcpListener;
+use tokio::sync::oneshot;
 
 pub const KEY: &str = "scenario-test-access-key-0001";
+/// An Ed25519 seed in hex (RFC 8032 test 1's secret key; any 32 bytes will do).
+const LICENSE_SIGNING_SEED: &str =
+    "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60";
 
 /// 2025-03-01T08:00:00Z.
 pub fn start_time() -> DateTime<Utc> {
@@ -50,6 +58,8 @@ pub struct Rig {
     pub down: Arc<AtomicBool>,
     pub addr: SocketAddr,
     app: Option<App>,
+    /// Dropping it stops the gateway's outbox worker.
+    _worker: oneshot::Sender<()>,
     _db: TempDb,
 }
 
@@ -103,6 +113,8 @@ impl Rig {
             api_token: Some(Secret::new("scenario-test-token")),
             master_key: Some(Secret::new(SecretBox::generate_key())),
             hook_secret: Some(Secret::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")),
+            // Signs the built-in licenses the gateway uploads after getLicenseAsync.
+            license_signing_key: Some(Secret::new(LICENSE_SIGNING_SEED)),
             openapi_url: Some(sim.openapi_url()),
             ak: Some(sim.ak().to_owned()),
             sk: Some(Secret::new(sim.sk().expose())),
@@ -115,13 +127,68 @@ impl Rig {
             marketplace: None,
         };
         let app = App::build(&config, options).await.unwrap();
+        // Not behind the 503 switch: the worker talks to the open API, not to KooGallery's calls.
+        let (worker, stop) = oneshot::channel::<()>();
+        tokio::spawn(app.worker.clone().run(async move {
+            let _ = stop.await;
+        }));
         Self {
             sim,
             down: Arc::new(AtomicBool::new(false)),
             addr,
             app: Some(app),
+            _worker: worker,
             _db: db,
         }
+    }
+
+    /// Pushes one usage record for `instance_id` to the simulator's new usage API as a vendor
+    /// would: the body signed with the basic-interface key, the request APIG-signed with the
+    /// simulator's AK/SK at virtual time, for the hour that ended ten minutes ago. Returns the
+    /// answer's body.
+    pub async fn push_usage(&self, instance_id: &str, metering_sn: &str) -> Value {
+        let now = self.sim.clock().now();
+        let at = |minutes_ago: i64| {
+            (now - chrono::Duration::minutes(minutes_ago))
+                .format("%Y%m%dT%H%M%SZ")
+                .to_string()
+        };
+        let body = json!({"usage_records": [{
+            "instance_id": instance_id,
+            "metering_sn": metering_sn,
+            "begin_time": at(70),
+            "end_time": at(10),
+            "record_time": at(5),
+            "usage_value": "2.5",
+        }]})
+        .to_string();
+        let ts = self.sim.clock().now_ms().to_string();
+        let nonce = uuid::Uuid::new_v4().simple().to_string();
+        let signature = body_sign::sign(&AccessKey::new(KEY), &ts, &nonce, &body);
+        let url = format!("{}{USAGE_DATA_PATH}", self.sim.openapi_url());
+        let headers = [("Content-Type".to_owned(), "application/json".to_owned())];
+        let request = apig::Request {
+            method: "POST",
+            url: &url,
+            headers: &headers,
+            body: body.as_bytes(),
+        };
+        let date = now.format("%Y%m%dT%H%M%SZ").to_string();
+        let signed = apig::sign(self.sim.ak(), self.sim.sk(), &date, &request).unwrap();
+        let response = reqwest::Client::new()
+            .post(&url)
+            .header("Content-Type", "application/json")
+            .header(apig::HEADER_DATE, &signed.sdk_date)
+            .header(apig::HEADER_AUTHORIZATION, &signed.authorization)
+            .header("signature", signature)
+            .header("ts", ts)
+            .header("nonce", nonce)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        response.json().await.unwrap()
     }
 
     fn serve(&mut self, listener: TcpListener) {

@@ -2,9 +2,12 @@
 //!
 //! KooGallery asks while the buyer is choosing, so the answer must come inside the call: when a
 //! hook is configured koogate asks it synchronously (`instance.change_check`, at most
-//! [`CHANGE_CHECK_TIMEOUT`]) and answers with the hook's word; without a hook, or when the hook's
-//! 2xx answer does not say, `KOOGATE_CHANGE_CHECK_DEFAULT` decides. A hook that fails (non-2xx,
-//! timeout, unreachable) refuses: a change the vendor cannot carry out is worse than a buyer
+//! [`CHANGE_CHECK_TIMEOUT`]) and answers with the hook's word; without a hook, or when the hook
+//! does not answer the question, `KOOGATE_CHANGE_CHECK_DEFAULT` decides. Not answering is a 2xx
+//! without `allowed`, or 400, 404, 405, 422 or 501: what a hook written before this event
+//! existed says to a type it does not know, so upgrading koogate does not turn its answer into a
+//! refusal. A hook that fails (timeout, unreachable, 5xx, another error) refuses, and so does an
+//! `allowed` that is not a boolean: a change the vendor cannot carry out is worse than a buyer
 //! trying again later.
 //!
 //! The spec does not say which code refuses; koogate answers `000000` to allow and `000005`
@@ -14,8 +17,7 @@ use std::time::Duration;
 
 use koogate_protocol::ResultCode;
 use koogate_protocol::messages::instance::ChangeInstanceCheck;
-use serde::Deserialize;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::success;
 use crate::domain::events::{self, kind};
@@ -28,11 +30,23 @@ pub const CHANGE_CHECK_TIMEOUT: Duration = Duration::from_secs(3);
 
 const REFUSED: &str = "this instance cannot be changed to the requested specification";
 
-/// The hook's answer to `instance.change_check`. `reason` is shown in KooGallery's `resultMsg`.
-#[derive(Debug, Deserialize)]
-struct CheckAnswer {
-    allowed: Option<bool>,
-    reason: Option<String>,
+/// Statuses with which a hook says "I do not handle this event".
+const NO_OPINION: [u16; 5] = [400, 404, 405, 422, 501];
+
+/// The hook's word: `Some(allowed, reason)`, or `None` when it did not answer the question.
+fn read_answer(body: &[u8]) -> Result<Option<(bool, Option<String>)>, String> {
+    let Ok(Value::Object(answer)) = serde_json::from_slice::<Value>(body) else {
+        return Ok(None);
+    };
+    let reason = answer
+        .get("reason")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    match answer.get("allowed") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(allowed)) => Ok(Some((*allowed, reason))),
+        Some(other) => Err(format!("`allowed` is {other}, not true or false")),
+    }
 }
 
 pub async fn run(gw: &Gateway, req: &ChangeInstanceCheck, test: bool) -> Result<Answer, Failure> {
@@ -62,19 +76,31 @@ pub async fn run(gw: &Gateway, req: &ChangeInstanceCheck, test: bool) -> Result<
                 .post(&question.event_id, &question.payload, CHANGE_CHECK_TIMEOUT)
                 .await
             {
-                Ok(body) => {
-                    let answer = serde_json::from_slice::<CheckAnswer>(&body).ok();
-                    let allowed = answer.as_ref().and_then(|a| a.allowed);
-                    if allowed.is_none() {
+                Ok(body) => match read_answer(&body) {
+                    Ok(Some(word)) => word,
+                    Ok(None) => {
                         tracing::info!(
                             instance_id,
                             "the hook did not answer `allowed`; using KOOGATE_CHANGE_CHECK_DEFAULT"
                         );
+                        (gw.settings.change_check_default, None)
                     }
-                    (
-                        allowed.unwrap_or(gw.settings.change_check_default),
-                        answer.and_then(|a| a.reason),
-                    )
+                    Err(problem) => {
+                        tracing::warn!(
+                            instance_id,
+                            problem,
+                            "unreadable change check answer; refusing the change"
+                        );
+                        (false, None)
+                    }
+                },
+                Err(failure) if failure.status.is_some_and(|s| NO_OPINION.contains(&s)) => {
+                    tracing::info!(
+                        instance_id,
+                        status = failure.status,
+                        "the hook does not handle instance.change_check; using KOOGATE_CHANGE_CHECK_DEFAULT"
+                    );
+                    (gw.settings.change_check_default, None)
                 }
                 Err(failure) => {
                     tracing::warn!(

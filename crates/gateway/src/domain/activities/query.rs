@@ -1,12 +1,17 @@
 //! `queryInstance` (spec saas-v2 §3.2): read-only. KooGallery polls it after a `000004` until the
 //! app info appears, and the buyer's console calls it to show the credentials.
 
+use std::collections::HashMap;
+
 use koogate_protocol::crypto::credential::Iv;
 use koogate_protocol::messages::instance::QueryInstance;
+use koogate_protocol::messages::produce_response::UsageInfo;
 use koogate_protocol::messages::{AppInfo, InstanceInfo, ProduceResponse};
+use koogate_protocol::time::MarketTimeMillis;
+use koogate_protocol::wire::UsageValue;
 
 use crate::domain::replies::{Answer, Failure};
-use crate::domain::{Gateway, app_info, lifecycle};
+use crate::domain::{Gateway, app_info, lifecycle, metering};
 use crate::store::Instance;
 
 pub async fn run(gw: &Gateway, req: &QueryInstance) -> Result<Answer, Failure> {
@@ -15,11 +20,14 @@ pub async fn run(gw: &Gateway, req: &QueryInstance) -> Result<Answer, Failure> {
     if found.is_empty() {
         return Err(Failure::InstanceNotFound(req.instance_id.clone()));
     }
+    let usage = usage_of(gw, &found).await?;
     // Answer in the order asked; unknown ids are left out (KooGallery learns of them from the count).
     let mut infos = Vec::with_capacity(found.len());
     for id in &ids {
         if let Some(instance) = found.iter().find(|i| &i.instance_id == id) {
-            infos.push(instance_info(gw, instance)?);
+            let mut info = instance_info(gw, instance)?;
+            info.usage_info = usage.get(id.as_str()).cloned().map(|u| vec![u]);
+            infos.push(info);
         }
     }
     let encrypt_type = gw.settings.encryption.wire_type();
@@ -27,6 +35,41 @@ pub async fn run(gw: &Gateway, req: &QueryInstance) -> Result<Answer, Failure> {
         &ProduceResponse::success().with_info(infos, encrypt_type),
         gw.usage_field(),
     ))
+}
+
+/// Cumulative usage of the metered instances among `found` (saas-v2 §3.2: on-demand and
+/// on-demand package instances must report it), as of now; zero before the first report.
+async fn usage_of<'a>(
+    gw: &Gateway,
+    found: &'a [Instance],
+) -> Result<HashMap<&'a str, UsageInfo>, Failure> {
+    let metered: Vec<String> = found
+        .iter()
+        .filter(|i| metering::is_metered(&i.charging_mode))
+        .map(|i| i.instance_id.clone())
+        .collect();
+    if metered.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let totals = gw.store.usage_totals(&metered).await?;
+    let now = MarketTimeMillis::from(gw.clock.now());
+    Ok(found
+        .iter()
+        .filter(|i| metering::is_metered(&i.charging_mode))
+        .map(|instance| {
+            let total = totals
+                .iter()
+                .find(|t| t.instance_id == instance.instance_id)
+                .map_or(0, |t| u64::try_from(t.value_e4).unwrap_or(0));
+            let info = UsageInfo {
+                related_instance_id: None,
+                usage_value: UsageValue::from_ten_thousandths(total),
+                statistical_time: now,
+                dashboard_url: None,
+            };
+            (instance.instance_id.as_str(), info)
+        })
+        .collect())
 }
 
 fn instance_info(gw: &Gateway, instance: &Instance) -> Result<InstanceInfo, Failure> {

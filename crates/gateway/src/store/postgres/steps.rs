@@ -12,7 +12,7 @@ use crate::store::{Instance, NewEvent, OrderRecord, StoreResult, StoredResponse}
 
 /// First key of the two-key advisory locks on ordering keys ("kg"). The two-key lock space is
 /// separate from single-`bigint` advisory locks, which the schedulers use.
-const ORDERING_LOCK_CLASS: i32 = 0x6b67;
+pub(super) const ORDERING_LOCK_CLASS: i32 = 0x6b67;
 
 impl CommitSteps for Transaction<'_, Postgres> {
     async fn claim_response(

@@ -1,0 +1,289 @@
+//! Metering on PostgreSQL: the [`UsageSteps`] of the shared usage logic and the ledger's reads.
+//!
+//! `record_usage` and `close_usage_window` take a transaction-scoped advisory lock on the
+//! instance before anything else. A close waiting on it runs its statements after the report's
+//! commit (READ COMMITTED takes a fresh snapshot per statement), so it sums that report; a report
+//! waiting on it finds the window the close stored, and is refused.
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgPool, Postgres, Transaction};
+
+use super::steps::ORDERING_LOCK_CLASS;
+use crate::store::rows::{
+    UsageEventRow, UsageGroupRow, UsageTotalRow, UsageWindowRow, convert_all, non_negative,
+    pkg_column, to_ms, unique_conflict, usage_window_columns,
+};
+use crate::store::usage::{self, UsageSteps, WindowKey};
+use crate::store::{
+    NewUsageEvent, RecordUsageOutcome, StoreResult, UsageGroup, UsageSettlement, UsageTotal,
+    UsageWindow,
+};
+
+/// First key of the two-key advisory locks on instances' usage ("ku"). Two-key locks of another
+/// class never conflict with it, so an instance's usage lock and its outbox ordering lock (whose
+/// key is also the instance id) are independent.
+const USAGE_LOCK_CLASS: i32 = 0x6b75;
+const _: () = assert!(USAGE_LOCK_CLASS != ORDERING_LOCK_CLASS);
+
+impl UsageSteps for Transaction<'_, Postgres> {
+    async fn lock_usage_of(&mut self, instance_id: &str) -> StoreResult<()> {
+        // A hash collision only serialises two unrelated instances.
+        sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
+            .bind(USAGE_LOCK_CLASS)
+            .bind(instance_id)
+            .execute(&mut **self)
+            .await?;
+        Ok(())
+    }
+
+    async fn usage_event(&mut self, event_id: &str) -> StoreResult<Option<UsageEventRow>> {
+        Ok(sqlx::query_as(
+            "SELECT instance_id, value_e4, occurred_at_ms, relate_pkg_instance FROM usage_events \
+             WHERE event_id = $1",
+        )
+        .bind(event_id)
+        .fetch_optional(&mut **self)
+        .await?)
+    }
+
+    async fn window_exists(&mut self, key: WindowKey<'_>) -> StoreResult<bool> {
+        let found: Option<(i64,)> = sqlx::query_as(
+            "SELECT id FROM usage_windows WHERE instance_id = $1 AND window_start_ms = $2 \
+             AND window_end_ms = $3 AND relate_pkg_instance = $4",
+        )
+        .bind(key.instance_id)
+        .bind(key.start_ms)
+        .bind(key.end_ms)
+        .bind(key.pkg)
+        .fetch_optional(&mut **self)
+        .await?;
+        Ok(found.is_some())
+    }
+
+    async fn insert_usage_event(
+        &mut self,
+        e: &NewUsageEvent,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let inserted = sqlx::query(
+            "INSERT INTO usage_events (event_id, instance_id, value_e4, occurred_at_ms, \
+             window_start_ms, window_end_ms, relate_pkg_instance, received_at_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (event_id) DO NOTHING",
+        )
+        .bind(&e.event_id)
+        .bind(&e.instance_id)
+        .bind(e.value_e4)
+        .bind(to_ms(e.occurred_at))
+        .bind(to_ms(e.window_start))
+        .bind(to_ms(e.window_end))
+        .bind(pkg_column(e.relate_pkg_instance.as_deref()))
+        .bind(to_ms(now))
+        .execute(&mut **self)
+        .await?
+        .rows_affected();
+        Ok(inserted == 1)
+    }
+
+    async fn unassigned_usage(&mut self, key: WindowKey<'_>) -> StoreResult<(i64, i64)> {
+        Ok(sqlx::query_as(
+            "SELECT COUNT(*), COALESCE(SUM(value_e4), 0)::BIGINT FROM usage_events \
+             WHERE instance_id = $1 AND window_start_ms = $2 AND window_end_ms = $3 \
+             AND relate_pkg_instance = $4 AND window_id IS NULL",
+        )
+        .bind(key.instance_id)
+        .bind(key.start_ms)
+        .bind(key.end_ms)
+        .bind(key.pkg)
+        .fetch_one(&mut **self)
+        .await?)
+    }
+
+    async fn insert_window(
+        &mut self,
+        key: WindowKey<'_>,
+        metering_sn: &str,
+        value_e4: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<UsageWindow> {
+        let row: UsageWindowRow = sqlx::query_as(concat!(
+            "INSERT INTO usage_windows (instance_id, window_start_ms, window_end_ms, \
+             relate_pkg_instance, value_e4, metering_sn, status, attempts, next_attempt_at_ms, \
+             closed_at_ms) VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, $7, $7) RETURNING ",
+            usage_window_columns!()
+        ))
+        .bind(key.instance_id)
+        .bind(key.start_ms)
+        .bind(key.end_ms)
+        .bind(key.pkg)
+        .bind(value_e4)
+        .bind(metering_sn)
+        .bind(to_ms(now))
+        .fetch_one(&mut **self)
+        .await
+        .map_err(|err| unique_conflict(err, "usage window already closed"))?;
+        row.try_into()
+    }
+
+    async fn assign_usage(&mut self, key: WindowKey<'_>, window_id: i64) -> StoreResult<u64> {
+        let done = sqlx::query(
+            "UPDATE usage_events SET window_id = $5 WHERE instance_id = $1 AND window_start_ms = $2 \
+             AND window_end_ms = $3 AND relate_pkg_instance = $4 AND window_id IS NULL",
+        )
+        .bind(key.instance_id)
+        .bind(key.start_ms)
+        .bind(key.end_ms)
+        .bind(key.pkg)
+        .bind(window_id)
+        .execute(&mut **self)
+        .await?;
+        Ok(done.rows_affected())
+    }
+}
+
+/// Only windows still pending change: a late or repeated outcome cannot undo a final one.
+async fn settle_one(
+    tx: &mut Transaction<'_, Postgres>,
+    settlement: &UsageSettlement,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    let query = match settlement {
+        UsageSettlement::Pushed { id, result_code } => sqlx::query(
+            "UPDATE usage_windows SET status = 'pushed', pushed_at_ms = $2, result_code = $3, \
+             attempts = attempts + 1 WHERE id = $1 AND status = 'pending'",
+        )
+        .bind(id)
+        .bind(to_ms(now))
+        .bind(result_code),
+        UsageSettlement::Rejected {
+            id,
+            result_code,
+            message,
+        } => sqlx::query(
+            "UPDATE usage_windows SET status = 'rejected', result_code = $2, last_error = $3, \
+             attempts = attempts + 1 WHERE id = $1 AND status = 'pending'",
+        )
+        .bind(id)
+        .bind(result_code)
+        .bind(message),
+        UsageSettlement::Retry {
+            id,
+            error,
+            next_attempt_at,
+        } => sqlx::query(
+            "UPDATE usage_windows SET last_error = $2, next_attempt_at_ms = $3, \
+             attempts = attempts + 1 WHERE id = $1 AND status = 'pending'",
+        )
+        .bind(id)
+        .bind(error)
+        .bind(to_ms(*next_attempt_at)),
+    };
+    query.execute(&mut **tx).await?;
+    Ok(())
+}
+
+pub(super) async fn record_usage(
+    pool: &PgPool,
+    event: &NewUsageEvent,
+    now: DateTime<Utc>,
+) -> StoreResult<RecordUsageOutcome> {
+    let mut tx = pool.begin().await?;
+    let outcome = usage::record(&mut tx, event, now).await?;
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+pub(super) async fn close_usage_window(
+    pool: &PgPool,
+    group: &UsageGroup,
+    metering_sn: &str,
+    now: DateTime<Utc>,
+) -> StoreResult<Option<UsageWindow>> {
+    let mut tx = pool.begin().await?;
+    let window = usage::close(&mut tx, group, metering_sn, now).await?;
+    tx.commit().await?;
+    Ok(window)
+}
+
+pub(super) async fn settle_usage_windows(
+    pool: &PgPool,
+    settlements: &[UsageSettlement],
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    let mut tx = pool.begin().await?;
+    for settlement in settlements {
+        settle_one(&mut tx, settlement, now).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(super) async fn open_usage_groups(
+    pool: &PgPool,
+    ended_by: DateTime<Utc>,
+    limit: i64,
+) -> StoreResult<Vec<UsageGroup>> {
+    let rows: Vec<UsageGroupRow> = sqlx::query_as(
+        "SELECT instance_id, window_start_ms, window_end_ms, relate_pkg_instance FROM usage_events \
+         WHERE window_id IS NULL AND window_end_ms <= $1 \
+         GROUP BY instance_id, window_start_ms, window_end_ms, relate_pkg_instance \
+         ORDER BY window_start_ms, window_end_ms, instance_id, relate_pkg_instance LIMIT $2",
+    )
+    .bind(to_ms(ended_by))
+    .bind(non_negative(limit))
+    .fetch_all(pool)
+    .await?;
+    convert_all(rows)
+}
+
+pub(super) async fn due_usage_windows(
+    pool: &PgPool,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> StoreResult<Vec<UsageWindow>> {
+    let rows: Vec<UsageWindowRow> = sqlx::query_as(concat!(
+        "SELECT ",
+        usage_window_columns!(),
+        " FROM usage_windows WHERE status = 'pending' AND next_attempt_at_ms <= $1 \
+         ORDER BY window_start_ms, id LIMIT $2"
+    ))
+    .bind(to_ms(now))
+    .bind(non_negative(limit))
+    .fetch_all(pool)
+    .await?;
+    convert_all(rows)
+}
+
+pub(super) async fn usage_totals(
+    pool: &PgPool,
+    instance_ids: &[String],
+) -> StoreResult<Vec<UsageTotal>> {
+    if instance_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<UsageTotalRow> = sqlx::query_as(
+        "SELECT instance_id, SUM(value_e4)::BIGINT AS value_e4, MAX(occurred_at_ms) AS last_occurred_at_ms \
+         FROM usage_events WHERE instance_id = ANY($1) \
+         GROUP BY instance_id",
+    )
+    .bind(instance_ids)
+    .fetch_all(pool)
+    .await?;
+    convert_all(rows)
+}
+
+pub(super) async fn list_usage_windows(
+    pool: &PgPool,
+    instance_id: &str,
+    limit: i64,
+) -> StoreResult<Vec<UsageWindow>> {
+    let rows: Vec<UsageWindowRow> = sqlx::query_as(concat!(
+        "SELECT ",
+        usage_window_columns!(),
+        " FROM usage_windows WHERE instance_id = $1 ORDER BY window_start_ms DESC, id DESC LIMIT $2"
+    ))
+    .bind(instance_id)
+    .bind(non_negative(limit))
+    .fetch_all(pool)
+    .await?;
+    convert_all(rows)
+}
