@@ -19,7 +19,9 @@ use crate::config::{Config, Secret};
 use crate::domain::hook_effects::{GatewaySink, HookEffects};
 use crate::domain::license_issue::LicenseSigner;
 use crate::domain::metering::MeteringWorker;
-use crate::domain::{BuiltinProvisioner, Gateway, Marketplace, MeteringSettings, Settings};
+use crate::domain::{
+    BuiltinProvisioner, Gateway, Marketplace, MarketplaceClients, MeteringSettings, Settings,
+};
 use crate::http::{self, AppState};
 use crate::openapi::{OpenApiClient, OpenApiConfig};
 use crate::outbox::{HookSink, NullSink, Sink, Worker};
@@ -112,7 +114,14 @@ impl App {
         };
         let marketplace = match options.marketplace {
             Some(marketplace) => marketplace,
-            None => Arc::new(open_api_client(config, options.clock.clone())?),
+            None => Arc::new(MarketplaceClients {
+                interactive: open_api_client(config, options.clock.clone())?,
+                background: open_api_client_with_timeout(
+                    config,
+                    options.clock.clone(),
+                    BACKGROUND_TIMEOUT,
+                )?,
+            }),
         };
         let license_signer = match &config.license_signing_key {
             Some(key) => LicenseSigner::from_hex_seed(key.expose())
@@ -240,8 +249,22 @@ fn verify_policy(config: &Config) -> scheme_a::VerifyPolicy {
     policy
 }
 
-/// The open-API client `serve` uses (also built by `koogate doctor` to test the credentials).
+/// Per host for calls made in the background (license upload, usage push): long enough for a
+/// slow marketplace, while both hosts still fit inside the outbox lease (30 s).
+const BACKGROUND_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The open-API client `serve` uses inside production calls (also built by `koogate doctor` to
+/// test the credentials).
 pub fn open_api_client(config: &Config, clock: SharedClock) -> anyhow::Result<OpenApiClient> {
+    // Two hosts at 2 s each still answer inside KooGallery's 5 s budget.
+    open_api_client_with_timeout(config, clock, Duration::from_secs(2))
+}
+
+fn open_api_client_with_timeout(
+    config: &Config,
+    clock: SharedClock,
+    timeout: Duration,
+) -> anyhow::Result<OpenApiClient> {
     let url = config
         .openapi_url
         .clone()
@@ -264,8 +287,7 @@ pub fn open_api_client(config: &Config, clock: SharedClock) -> anyhow::Result<Op
                 .context("KOOGATE_SK is not set")?
                 .expose(),
         ),
-        // Two hosts at 2 s each still answer inside KooGallery's 5 s budget.
-        timeout: Duration::from_secs(2),
+        timeout,
     };
     OpenApiClient::new(open_api, clock).context("building the open-API client")
 }

@@ -65,6 +65,42 @@ pub trait Marketplace: Send + Sync + std::fmt::Debug {
     ) -> Result<UsagePushResponse, MarketError>;
 }
 
+/// Two clients for the two kinds of call: the order query runs inside a production call and
+/// must fit its 5 s budget; the upload and the usage push run in the background and may wait
+/// longer rather than fail and be sent again.
+#[derive(Debug, Clone)]
+pub struct MarketplaceClients {
+    pub interactive: OpenApiClient,
+    pub background: OpenApiClient,
+}
+
+#[async_trait]
+impl Marketplace for MarketplaceClients {
+    async fn query_order(
+        &self,
+        order_id: &str,
+        order_line_id: Option<&str>,
+    ) -> Result<FetchedOrder, OrderError> {
+        Marketplace::query_order(&self.interactive, order_id, order_line_id).await
+    }
+
+    async fn upload_license(
+        &self,
+        event_id: &str,
+        license: &UploadLicense,
+    ) -> Result<(), MarketError> {
+        Marketplace::upload_license(&self.background, event_id, license).await
+    }
+
+    async fn push_usage(
+        &self,
+        body_key: &AccessKey,
+        request: &UsagePushRequest,
+    ) -> Result<UsagePushResponse, MarketError> {
+        Marketplace::push_usage(&self.background, body_key, request).await
+    }
+}
+
 #[async_trait]
 impl Marketplace for OpenApiClient {
     async fn query_order(

@@ -36,7 +36,7 @@ use crate::store::Store;
 
 pub use activities::dispatch;
 pub use app_info::{AppInfo, BuiltinProvisioner};
-pub use marketplace::{FetchedOrder, MarketError, Marketplace, OrderError};
+pub use marketplace::{FetchedOrder, MarketError, Marketplace, MarketplaceClients, OrderError};
 
 /// Which seller-center key category an activity belongs to (spec saas-v2 §2.1: one key per
 /// category, never shared between categories).

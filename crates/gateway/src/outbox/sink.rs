@@ -271,7 +271,8 @@ async fn read_capped(mut response: reqwest::Response, cap: usize) -> reqwest::Re
 }
 
 /// No hook configured: every event counts as delivered at once, with an empty answer. The
-/// built-in provisioner has already done the work inside the request that enqueued the event.
+/// built-in provisioner has already done the work inside the request that enqueued the event;
+/// work that follows a delivery (the built-in license) happens in the delivery effects.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct NullSink;
 
