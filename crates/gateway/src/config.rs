@@ -329,10 +329,21 @@ impl Config {
                 "usage_info_name must be usageInfo or usageInfos".into(),
             ));
         }
-        if self.metering_grace_secs > 7 * 24 * 3600 {
+        // KooGallery takes usage within 15 minutes of the window's end and at most 2 hours late
+        // (license-kit §6.4); a window is pushed within grace + interval of its end.
+        let lateness = self
+            .metering_grace_secs
+            .saturating_add(self.metering_interval_secs);
+        if lateness > 2 * 3600 {
             return Err(ConfigError::Invalid(
-                "metering_grace_secs must be at most 604800 (7 days)".into(),
+                "metering_grace_secs + metering_interval_secs must be at most 7200: KooGallery refuses usage pushed more than 2 hours late".into(),
             ));
+        }
+        if lateness > 15 * 60 {
+            tracing::warn!(
+                seconds = lateness,
+                "usage windows may be pushed more than 15 minutes after they end; KooGallery expects them within 15 minutes"
+            );
         }
         if self.metering_interval_secs == 0 {
             return Err(ConfigError::Invalid(

@@ -36,7 +36,10 @@ pub fn run(args: ServeArgs) -> CmdResult {
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     super::logging::init();
     let mut config = Config::load(args.config.as_deref(), std::env::vars())?;
-    let (generated, created) = GeneratedSecrets::load_or_create(&config.data_dir)?;
+    let (generated, created) = GeneratedSecrets::load_or_create_for(
+        &config.data_dir,
+        config.license_signing_key.is_some(),
+    )?;
     generated.fill(&mut config);
     let secrets_path = GeneratedSecrets::path(&config.data_dir);
     if created {

@@ -50,3 +50,6 @@ CREATE INDEX usage_events_open_group
     WHERE window_id IS NULL;
 -- Cumulative totals can be read from the index alone.
 CREATE INDEX usage_events_instance ON usage_events (instance_id, occurred_at_ms, value_e4);
+-- A package instance's used amount for queryInstance: the usage deducted from it.
+CREATE INDEX usage_events_package ON usage_events (relate_pkg_instance, occurred_at_ms, value_e4)
+    WHERE relate_pkg_instance <> '';

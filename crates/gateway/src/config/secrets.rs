@@ -54,13 +54,22 @@ impl GeneratedSecrets {
 
     /// Reads the file, or creates it with fresh random values. Returns whether it was created.
     pub fn load_or_create(data_dir: &Path) -> Result<(Self, bool), ConfigError> {
+        Self::load_or_create_for(data_dir, false)
+    }
+
+    /// Like [`Self::load_or_create`]; `license_key_configured` skips adding a license signing
+    /// key to a file written before it existed (so a configured key needs no writable file).
+    pub fn load_or_create_for(
+        data_dir: &Path,
+        license_key_configured: bool,
+    ) -> Result<(Self, bool), ConfigError> {
         let path = Self::path(data_dir);
         let err = |cause| ConfigError::Secrets {
             path: path.clone(),
             cause,
         };
         if let Some(mut secrets) = Self::load(data_dir)? {
-            if secrets.license_signing_key.is_empty() {
+            if secrets.license_signing_key.is_empty() && !license_key_configured {
                 secrets.license_signing_key = LicenseSigner::generate_hex_seed();
                 let text = toml::to_string(&secrets)
                     .map_err(|e| err(std::io::Error::other(e.to_string())))?;
@@ -138,12 +147,20 @@ fn random_base64(bytes: usize) -> String {
 }
 
 /// Writes `text` next to `path` and renames it over `path`, so a crash leaves the old file or the
-/// new one, never half of either.
+/// new one, never half of either; the directory is synced so the rename itself survives a power
+/// cut. The temporary name is unique, so two processes upgrading at once cannot delete each
+/// other's file (the last rename wins, and each process uses what it wrote until restarted).
 fn replace_private(path: &Path, text: &str) -> std::io::Result<()> {
-    let temp = path.with_extension("toml.new");
-    let _ = std::fs::remove_file(&temp);
+    let temp = path.with_extension(format!("toml.{}.new", uuid::Uuid::new_v4().simple()));
     write_private(&temp, text)?;
-    std::fs::rename(&temp, path)
+    std::fs::rename(&temp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&temp);
+    })?;
+    #[cfg(unix)]
+    if let Some(dir) = path.parent() {
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(())
 }
 
 #[cfg(unix)]

@@ -119,3 +119,41 @@ fn generated_secrets_persist_across_starts() {
     assert_eq!(c.api_token.unwrap().expose(), first.api_token);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A `secrets.toml` written before the license signing key existed gains one, once, and keeps
+/// everything else; the rewritten file stays private.
+#[test]
+fn an_older_secrets_file_gains_a_license_key_once() {
+    let dir =
+        std::env::temp_dir().join(format!("koogate-secrets-{}", uuid::Uuid::new_v4().simple()));
+    let (first, _) = GeneratedSecrets::load_or_create(&dir).unwrap();
+    let path = GeneratedSecrets::path(&dir);
+    let old: String = std::fs::read_to_string(&path)
+        .unwrap()
+        .lines()
+        .filter(|line| !line.starts_with("license_signing_key"))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    std::fs::remove_file(&path).unwrap();
+    std::fs::write(&path, old).unwrap();
+    // A configured key leaves the file as it is.
+    let (configured, _) = GeneratedSecrets::load_or_create_for(&dir, true).unwrap();
+    assert!(configured.license_signing_key.is_empty());
+    let (upgraded, created) = GeneratedSecrets::load_or_create(&dir).unwrap();
+    assert!(!created);
+    assert_eq!(upgraded.license_signing_key.len(), 64);
+    assert_ne!(upgraded.license_signing_key, first.license_signing_key);
+    assert_eq!(upgraded.access_key, first.access_key);
+    assert_eq!(upgraded.master_key, first.master_key);
+    let (again, _) = GeneratedSecrets::load_or_create(&dir).unwrap();
+    assert_eq!(again, upgraded);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let leftovers = std::fs::read_dir(&dir).unwrap().count();
+    assert_eq!(leftovers, 1, "only secrets.toml remains");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -5,10 +5,11 @@
 //!    delivered, the license is taken from the vendor hook's answer, or made by the built-in
 //!    generator when no hook is configured. It is sealed with the master key and committed, in
 //!    one transaction with the event's completion, as an internal upload job (an outbox row of
-//!    type [`UPLOAD_JOB`] with its own ordering key). The hook is asked once per event: a retry
-//!    of the upload never asks it again, so the license cannot change between attempts, and the
-//!    idempotency key `licenseIssued:{eventId}:{fingerprint}` keeps a second worker from issuing
-//!    it twice.
+//!    type [`UPLOAD_JOB`] with its own ordering key). A retry of the upload never asks the hook
+//!    again, so the license cannot change between attempts. The hook is asked again only if
+//!    that commit itself fails (at-least-once delivery); the idempotency key
+//!    `licenseIssued:{eventId}:{fingerprint}` makes the first committed answer the one that
+//!    counts, however many workers race.
 //! 2. **Upload.** The job is "delivered" by [`upload_job`]: it opens the sealed license and uploads
 //!    it to the market-event API under the request's `eventId`; passing failures (network, 5xx)
 //!    retry with the outbox's backoff, refusals park the job for an operator. The upload's
@@ -184,8 +185,13 @@ pub fn license_from_answer(answer: &[u8]) -> Result<Option<UploadLicense>, Strin
             "the answer is {MAX_RESPONSE_BYTES} bytes or more and was not read whole; a license file must stay under about 48 KiB"
         ));
     }
-    let Ok(Value::Object(answer)) = serde_json::from_slice::<Value>(answer) else {
-        return Ok(None);
+    let answer = match serde_json::from_slice::<Value>(answer) {
+        Ok(Value::Object(answer)) => answer,
+        // Something that set out to be an object and broke is a hook bug, not "no license".
+        Err(e) if answer.trim_ascii_start().starts_with(b"{") => {
+            return Err(format!("the answer is not valid JSON: {e}"));
+        }
+        _ => return Ok(None),
     };
     match (answer.get("license"), answer.get("licenseFile")) {
         (None, None) => Ok(None),
@@ -195,7 +201,7 @@ pub fn license_from_answer(answer: &[u8]) -> Result<Option<UploadLicense>, Strin
             if text.is_empty() {
                 return Err("`license` is empty".into());
             }
-            if text.chars().count() > MAX_UPLOAD_CHARS {
+            if text.encode_utf16().count() > MAX_UPLOAD_CHARS {
                 return Err(format!(
                     "`license` is longer than {MAX_UPLOAD_CHARS} characters; answer with `licenseFile`"
                 ));
@@ -205,7 +211,7 @@ pub fn license_from_answer(answer: &[u8]) -> Result<Option<UploadLicense>, Strin
         (None, Some(file)) => {
             let field = |name: &str| file.get(name).and_then(Value::as_str);
             let name = field("fileName").ok_or("`licenseFile.fileName` is missing")?;
-            if name.is_empty() || name.chars().count() > MAX_UPLOAD_CHARS {
+            if name.is_empty() || name.encode_utf16().count() > MAX_UPLOAD_CHARS {
                 return Err(format!(
                     "`licenseFile.fileName` must have 1 to {MAX_UPLOAD_CHARS} characters"
                 ));
@@ -497,6 +503,7 @@ mod tests {
             "both",
         );
         refused(&vec![b' '; MAX_RESPONSE_BYTES], "not read whole");
+        refused(br#"{"license":"LIC-1"#, "not valid JSON");
     }
 
     #[test]

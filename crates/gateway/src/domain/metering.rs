@@ -13,8 +13,8 @@
 //! 3. **Push.** Due windows go out in batches of at most 1000 records. KooGallery deduplicates on
 //!    `metering_sn` (per-record code `005`), so a push repeated after a lost answer bills once.
 //!    Per-record refusals settle their windows as rejected with the code; everything else is
-//!    retried with backoff. A window that failed once is pushed alone from then on, so a record
-//!    KooGallery refuses without saying which cannot hold back the others forever.
+//!    retried with backoff. A window refused in a batch without KooGallery naming the culprit is
+//!    pushed alone from then on, so a bad record cannot hold back the others forever.
 //!
 //! Several replicas may run passes at once: closing is serialised per instance in the store, and
 //! a window pushed twice is deduplicated by KooGallery.
@@ -46,10 +46,24 @@ const CLOSE_PER_PASS: i64 = 5_000;
 const FIRST_RETRY: Duration = Duration::minutes(1);
 const MAX_RETRY: Duration = Duration::hours(1);
 
-/// The charging modes whose instances are metered.
+/// Usage is reported for, and pushed under, on-demand instances (saas-v2 §7.2 `instance_id`:
+/// "the on-demand instance ID"). A 用完即停 package is not metered itself: usage deducted from it
+/// names it in `relatePkgInstance`.
 pub fn is_metered(charging_mode: &str) -> bool {
-    matches!(charging_mode, "ON_DEMAND" | "ON_DEMAND_PKG")
+    charging_mode == "ON_DEMAND"
 }
+
+const PACKAGE_MODE: &str = "ON_DEMAND_PKG";
+
+/// 用完即停 package instances: usage is deducted from them, never reported for them.
+pub fn is_package(charging_mode: &str) -> bool {
+    charging_mode == PACKAGE_MODE
+}
+
+/// The largest amount KooGallery takes in one record (`Double(12,4)`, saas-v2 §3.2), in
+/// ten-thousandths. Each report is held to it; a window whose total passes it is refused by
+/// KooGallery per record (`003`) and shows as rejected.
+pub const MAX_VALUE_E4: i64 = 999_999_999_999;
 
 /// The window `[start, end)` holding `at`.
 pub fn window_of(at: DateTime<Utc>, size: MeteringWindow) -> (DateTime<Utc>, DateTime<Utc>) {
@@ -103,7 +117,9 @@ pub enum ReportError {
     TooOld,
     #[error("usage dated more than 5 minutes in the future")]
     InFuture,
-    #[error("the usage window {0} is already closed and pushed; report usage before it closes")]
+    #[error(
+        "the usage window {0} is closed (it takes reports until the grace period after its end); KooGallery takes no later usage"
+    )]
     WindowClosed(String),
     #[error("eventId {0} was already used for a different report")]
     Conflict(String),
@@ -123,7 +139,7 @@ pub struct Recorded {
 /// Checks and stores one report.
 pub async fn record(gw: &Gateway, report: UsageReport) -> Result<Recorded, ReportError> {
     let event_id = report.event_id.trim();
-    if event_id.is_empty() || event_id.chars().count() > 64 {
+    if event_id.is_empty() || utf16_len(event_id) > 64 {
         return Err(ReportError::Invalid(
             "eventId must have 1 to 64 characters".into(),
         ));
@@ -133,15 +149,24 @@ pub async fn record(gw: &Gateway, report: UsageReport) -> Result<Recorded, Repor
             "value must be greater than 0 (KooGallery refuses zero usage)".into(),
         ));
     }
-    if let Some(pkg) = &report.relate_pkg_instance
-        && (pkg.is_empty() || pkg.chars().count() > 64)
+    let relate_pkg_instance = report
+        .relate_pkg_instance
+        .as_deref()
+        .map(str::trim)
+        .map(str::to_owned);
+    if let Some(pkg) = &relate_pkg_instance
+        && (pkg.is_empty() || utf16_len(pkg) > 64)
     {
         return Err(ReportError::Invalid(
             "relatePkgInstance must have 1 to 64 characters".into(),
         ));
     }
     let value_e4 = i64::try_from(report.value.ten_thousandths())
-        .map_err(|_| ReportError::Invalid("value is too large".into()))?;
+        .ok()
+        .filter(|v| *v <= MAX_VALUE_E4)
+        .ok_or_else(|| {
+            ReportError::Invalid("value is larger than KooGallery takes (99999999.9999)".into())
+        })?;
     let now = gw.clock.now();
     if report.occurred_at > now + MAX_FUTURE {
         return Err(ReportError::InFuture);
@@ -157,6 +182,9 @@ pub async fn record(gw: &Gateway, report: UsageReport) -> Result<Recorded, Repor
         .map_err(|e| ReportError::Storage(e.to_string()))?
         .ok_or_else(|| ReportError::UnknownInstance(report.instance_id.clone()))?;
     check_instance(&instance, report.occurred_at)?;
+    if let Some(pkg) = &relate_pkg_instance {
+        check_package(gw, pkg).await?;
+    }
     let event = NewUsageEvent {
         event_id: event_id.to_owned(),
         instance_id: report.instance_id,
@@ -164,7 +192,8 @@ pub async fn record(gw: &Gateway, report: UsageReport) -> Result<Recorded, Repor
         occurred_at: report.occurred_at,
         window_start,
         window_end,
-        relate_pkg_instance: report.relate_pkg_instance,
+        closes_at: window_end + gw.settings.metering.grace,
+        relate_pkg_instance,
     };
     let outcome = gw
         .store
@@ -187,6 +216,33 @@ pub async fn record(gw: &Gateway, report: UsageReport) -> Result<Recorded, Repor
             Err(ReportError::WindowClosed(window_start.to_rfc3339()))
         }
     }
+}
+
+/// A `relatePkgInstance` must be one of our package instances, or KooGallery refuses the record
+/// later, after the report was acknowledged.
+async fn check_package(gw: &Gateway, pkg: &str) -> Result<(), ReportError> {
+    let package = gw
+        .store
+        .get_instance(pkg)
+        .await
+        .map_err(|e| ReportError::Storage(e.to_string()))?;
+    match package {
+        Some(p) if p.charging_mode == PACKAGE_MODE && p.status != InstanceStatus::Released => {
+            Ok(())
+        }
+        Some(p) => Err(ReportError::Invalid(format!(
+            "relatePkgInstance {pkg} is a {} instance in status {}, not a live on-demand package",
+            p.charging_mode,
+            p.status.as_str()
+        ))),
+        None => Err(ReportError::Invalid(format!(
+            "relatePkgInstance {pkg} is not an instance koogate knows"
+        ))),
+    }
+}
+
+fn utf16_len(text: &str) -> usize {
+    text.encode_utf16().count()
 }
 
 fn check_instance(instance: &Instance, occurred_at: DateTime<Utc>) -> Result<(), ReportError> {
@@ -245,11 +301,15 @@ impl MeteringWorker {
         pass
     }
 
-    /// Runs a pass every `interval` until `stop` resolves.
+    /// Runs a pass every `interval` until `stop` resolves. A pass that panics is logged and the
+    /// next one runs as usual.
     pub async fn run(self, interval: StdDuration, stop: impl std::future::Future<Output = ()>) {
         tokio::pin!(stop);
         loop {
-            self.run_once().await;
+            let worker = self.clone();
+            if let Err(err) = tokio::spawn(async move { worker.run_once().await }).await {
+                tracing::error!(error = %err, "metering pass failed; the next pass runs as usual");
+            }
             tokio::select! {
                 () = &mut stop => return,
                 () = tokio::time::sleep(interval) => {}
@@ -295,12 +355,12 @@ impl MeteringWorker {
             .store
             .due_usage_windows(now, MAX_USAGE_RECORDS as i64 * 10)
             .await?;
-        // Fresh windows travel together; a window that failed before goes alone.
-        let (fresh, retried): (Vec<_>, Vec<_>) = due.into_iter().partition(|w| w.attempts == 0);
-        let batches = fresh
+        // Windows travel together, except those once refused in a batch without being named.
+        let (alone, together): (Vec<_>, Vec<_>) = due.into_iter().partition(isolated);
+        let batches = together
             .chunks(MAX_USAGE_RECORDS)
             .map(<[UsageWindow]>::to_vec)
-            .chain(retried.into_iter().map(|w| vec![w]));
+            .chain(alone.into_iter().map(|w| vec![w]));
         for batch in batches {
             let settlements = self.push_batch(&batch).await;
             for settlement in &settlements {
@@ -430,6 +490,17 @@ fn retry(window: &UsageWindow, error: &str, now: DateTime<Utc>) -> UsageSettleme
     }
 }
 
+/// Marks a window refused within a batch without KooGallery saying which record was at fault:
+/// from then on it is pushed alone, so a bad record cannot hold back the others.
+const ISOLATE_MARK: &str = "pushed alone from now on:";
+
+fn isolated(window: &UsageWindow) -> bool {
+    window
+        .last_error
+        .as_deref()
+        .is_some_and(|e| e.starts_with(ISOLATE_MARK))
+}
+
 /// Reads KooGallery's answer into one settlement per pushed window.
 fn settle(
     pushed: &[&UsageWindow],
@@ -437,45 +508,57 @@ fn settle(
     now: DateTime<Utc>,
 ) -> Vec<UsageSettlement> {
     let results = response.record_results();
+    // `extra_info`'s shape is undocumented: only results that name one of our `metering_sn`s
+    // count, except that a lone record owns a lone result that names nothing.
     let named = |window: &UsageWindow| {
         results
             .iter()
             .find(|r| r.metering_sn.as_deref() == Some(window.metering_sn.as_str()))
+            .or_else(|| {
+                (pushed.len() == 1 && results.len() == 1 && results[0].metering_sn.is_none())
+                    .then(|| &results[0])
+            })
     };
+    let any_named = pushed.iter().any(|w| named(w).is_some());
     let request_code = response.error_code.code().to_owned();
     let message = response.error_msg.clone().unwrap_or_default();
     pushed
         .iter()
-        .map(|window| match (named(window), response.is_success()) {
+        .map(|window| match named(window) {
             // Already billed under this metering_sn: the earlier push landed.
-            (Some(result), _) if result.code.is_duplicate() => UsageSettlement::Pushed {
+            Some(result) if result.code.is_duplicate() => UsageSettlement::Pushed {
                 id: window.id,
                 result_code: Some(result.code.as_str().to_owned()),
             },
-            (Some(result), _) => UsageSettlement::Rejected {
+            Some(result) => UsageSettlement::Rejected {
                 id: window.id,
                 result_code: result.code.as_str().to_owned(),
                 message: result.message.clone().unwrap_or_else(|| message.clone()),
             },
-            (None, true) => UsageSettlement::Pushed {
+            None if response.is_success() => UsageSettlement::Pushed {
                 id: window.id,
                 result_code: None,
             },
-            // The request was refused but this record was not named: it is fine on its own.
-            (None, false) if !results.is_empty() => UsageSettlement::Retry {
+            // Refused because of the records it named: this one is fine, send it again now.
+            None if any_named => UsageSettlement::Retry {
                 id: window.id,
-                error: format!("pushed again alone: {request_code} named other records"),
+                error: format!("{request_code} named other records of the request"),
                 next_attempt_at: now,
             },
-            // A refusal about the record itself, with only this record in the request.
-            (None, false) if pushed.len() == 1 && is_record_refusal(&response.error_code) => {
+            None if is_record_refusal(&response.error_code) && pushed.len() == 1 => {
                 UsageSettlement::Rejected {
                     id: window.id,
                     result_code: request_code.clone(),
                     message: message.clone(),
                 }
             }
-            (None, false) => retry(window, &format!("{request_code}: {message}"), now),
+            None if is_record_refusal(&response.error_code) => UsageSettlement::Retry {
+                id: window.id,
+                error: format!("{ISOLATE_MARK} {request_code} refused the request: {message}"),
+                next_attempt_at: now,
+            },
+            // Authentication, signature, server trouble: never the record's fault.
+            None => retry(window, &format!("{request_code}: {message}"), now),
         })
         .collect()
 }
@@ -595,7 +678,7 @@ mod tests {
     }
 
     #[test]
-    fn named_records_are_rejected_and_the_others_go_again_alone() {
+    fn named_records_are_rejected_and_the_others_go_again_at_once() {
         let now = at("2025-03-01T09:06:00Z");
         let (a, b) = (window(1, "kgA", 0), window(2, "kgB", 0));
         let answer = response(json!({
@@ -619,13 +702,23 @@ mod tests {
         let (a, b) = (window(1, "kgA", 0), window(2, "kgB", 3));
         let refused =
             response(json!({"error_code": "MKT.9001", "error_msg": "Instance ID not found"}));
-        // In a batch, the culprit is unknown: both are retried (and then pushed alone).
+        // In a batch, the culprit is unknown: both are retried at once, marked to go alone.
         let settled = settle(&[&a, &b], &refused, now);
-        assert!(
-            settled
-                .iter()
-                .all(|s| matches!(s, UsageSettlement::Retry { .. }))
-        );
+        for settlement in &settled {
+            let UsageSettlement::Retry {
+                error,
+                next_attempt_at,
+                ..
+            } = settlement
+            else {
+                panic!("expected a retry: {settlement:?}");
+            };
+            assert_eq!(*next_attempt_at, now);
+            let mut marked = a.clone();
+            marked.last_error = Some(error.clone());
+            assert!(isolated(&marked), "{error}");
+        }
+        assert!(!isolated(&a));
         // Alone, the refusal is about this record.
         assert!(matches!(
             &settle(&[&b], &refused, now)[0],
@@ -646,6 +739,37 @@ mod tests {
         assert!(matches!(
             retry(&old, "x", now),
             UsageSettlement::Retry { next_attempt_at, .. } if next_attempt_at == now + MAX_RETRY
+        ));
+    }
+
+    /// `extra_info` shapes that name none of our records must not turn a refusal into an
+    /// immediate retry on every pass.
+    #[test]
+    fn unrelated_extra_info_does_not_defeat_the_backoff() {
+        let now = at("2025-03-01T09:06:00Z");
+        let (a, b) = (window(1, "kgA", 0), window(2, "kgB", 0));
+        for extra in [
+            json!({"traceId": "abc"}),
+            json!([{"id": "x", "code": "003"}]),
+        ] {
+            let answer = response(json!({
+                "error_code": "MKT.0102", "error_msg": "Invalid body sign", "extra_info": extra,
+            }));
+            for settlement in settle(&[&a, &b], &answer, now) {
+                assert!(
+                    matches!(settlement, UsageSettlement::Retry { next_attempt_at, .. } if next_attempt_at > now),
+                    "{settlement:?}"
+                );
+            }
+        }
+        // A lone record owns a lone result that names nothing.
+        let answer = response(json!({
+            "error_code": "MKT.9002", "error_msg": "Invalid usage entities",
+            "extra_info": [{"code": "003", "msg": "bad value"}],
+        }));
+        assert!(matches!(
+            &settle(&[&a], &answer, now)[0],
+            UsageSettlement::Rejected { id: 1, result_code, .. } if result_code == "003"
         ));
     }
 }

@@ -19,9 +19,10 @@ use super::order::count;
 pub(super) const USAGE_PATH: &str = "/api/mkp-openapi-public/global/v1/isv/usage-data";
 
 impl OpenApiClient {
-    /// Pushes `request`, signing its body with `body_key`. Any 2xx answer that reads as the
-    /// documented body is `Ok`, refusals included (`MKT.9002` and the like carry per-record
-    /// codes the caller needs); transport failures, non-2xx and unreadable answers are `Err`.
+    /// Pushes `request`, signing its body with `body_key`. Any answer that reads as the
+    /// documented body is `Ok`, whatever its HTTP status, refusals included (`MKT.9002` and the
+    /// like carry per-record codes the caller needs); transport failures and other answers are
+    /// `Err`. A 5xx is retried on the next host first, like every call.
     #[tracing::instrument(skip_all, fields(records = request.usage_records.len()))]
     pub async fn push_usage(
         &self,
@@ -63,10 +64,13 @@ impl OpenApiClient {
                 body,
             })
             .await?;
-        if !(200..300).contains(&answer.status) {
-            return Err(http_error(&answer));
+        let parsed = serde_json::from_str::<UsagePushResponse>(&answer.body);
+        match parsed {
+            Ok(response) => Ok(response),
+            // A 4xx in the documented shape (say `MKT.9002` with per-record codes) is still
+            // KooGallery's answer about the records.
+            Err(_) if !(200..300).contains(&answer.status) => Err(http_error(&answer)),
+            Err(e) => Err(OpenApiError::Decode(format!("usage push answer: {e}"))),
         }
-        serde_json::from_str(&answer.body)
-            .map_err(|e| OpenApiError::Decode(format!("usage push answer: {e}")))
     }
 }

@@ -180,6 +180,9 @@ pub struct NewUsageEvent {
     /// The metering window `[window_start, window_end)` that contains `occurred_at`.
     pub window_start: DateTime<Utc>,
     pub window_end: DateTime<Utc>,
+    /// When the window stops taking reports (its end plus the grace period), whether or not
+    /// it has been closed yet: KooGallery takes usage at most so late (license-kit §6.4).
+    pub closes_at: DateTime<Utc>,
     /// The 用完即停 package instance the usage is deducted from (saas-v2 §7.2).
     pub relate_pkg_instance: Option<String>,
 }
@@ -193,7 +196,8 @@ pub enum RecordUsageOutcome {
     Duplicate {
         same: bool,
     },
-    /// The event's window was already closed (its total computed for pushing); nothing stored.
+    /// The event's window was already closed (its total computed for pushing), or its closing
+    /// time has passed; nothing stored.
     WindowClosed,
 }
 

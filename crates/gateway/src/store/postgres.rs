@@ -362,6 +362,10 @@ impl Store for PostgresStore {
         usage::usage_totals(&self.pool, instance_ids).await
     }
 
+    async fn package_usage_totals(&self, package_ids: &[String]) -> StoreResult<Vec<UsageTotal>> {
+        usage::package_usage_totals(&self.pool, package_ids).await
+    }
+
     #[tracing::instrument(skip_all)]
     async fn list_usage_windows(
         &self,

@@ -83,7 +83,9 @@ pub(super) async fn record<S: UsageSteps>(
     if let Some(earlier) = steps.usage_event(&event.event_id).await? {
         return Ok(duplicate(&earlier, event));
     }
-    if steps.window_exists(WindowKey::of_event(event)).await? {
+    // Past its closing time a window takes nothing, even before a pass has closed it (or when
+    // it never had a report to close): KooGallery would refuse usage pushed that late.
+    if now >= event.closes_at || steps.window_exists(WindowKey::of_event(event)).await? {
         return Ok(RecordUsageOutcome::WindowClosed);
     }
     if steps.insert_usage_event(event, now).await? {

@@ -241,6 +241,28 @@ async fn bad_usage_reports_are_refused_and_change_nothing() {
         (usage(&id, "b-6", json!("abc"), at), 422, "invalid_usage"),
         (usage(&id, "b-7", json!(true), at), 422, "invalid_usage"),
         (
+            usage(&id, "b-7a", json!("100000000"), at),
+            422,
+            "invalid_usage",
+        ),
+        (
+            usage(&id, "b-7b", json!("99999999.99999"), at),
+            422,
+            "invalid_usage",
+        ),
+        (
+            json!({"eventId": "b-7c", "instanceId": id, "value": 1, "occurredAt": at,
+                   "relatePkgInstance": "no-such-package"}),
+            422,
+            "invalid_usage",
+        ),
+        (
+            json!({"eventId": "b-7d", "instanceId": id, "value": 1, "occurredAt": at,
+                   "relatePkgInstance": periodic}),
+            422,
+            "invalid_usage",
+        ),
+        (
             usage(&id, "b-8", json!(1), "yesterday"),
             422,
             "invalid_usage",
@@ -294,4 +316,72 @@ async fn bad_usage_reports_are_refused_and_change_nothing() {
         info[1].get("usageInfo").is_none(),
         "periodic instances are not metered"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_window_past_its_closing_time_takes_no_report_even_if_it_never_had_one() {
+    let app = spawn_app(TestOptions::default()).await;
+    let id = metered_instance(&app).await;
+    // 09:06: the 08:00 window ended at 09:00 and its grace at 09:05; no report was ever made
+    // for it, so no pass has closed it, yet KooGallery would take it only late.
+    app.advance(Duration::minutes(66));
+    let before = usage_view(&app, &id).await;
+    let (status, body) = report(&app, usage(&id, "c-1", json!(1), "2025-03-01T08:30:00Z")).await;
+    assert_eq!(
+        (status, &body["code"]),
+        (409, &json!("window_closed")),
+        "{body}"
+    );
+    assert_eq!(usage_view(&app, &id).await, before);
+    // The current window still takes reports.
+    let (status, _) = report(&app, usage(&id, "c-2", json!(1), "2025-03-01T09:01:00Z")).await;
+    assert_eq!(status, 201);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn usage_deducted_from_a_package_names_it_in_the_record() {
+    let app = spawn_app(TestOptions::default()).await;
+    let id = metered_instance(&app).await;
+    let package_order = app.place_order(
+        OrderSpec::new(OrderType::New).line(LineSpec::on_demand_pkg("month", 1, "20250401235959")),
+    );
+    let reply = app
+        .new_instance(
+            &package_order.order_id,
+            &package_order.order_line_ids[0],
+            "biz-package",
+        )
+        .await;
+    reply.assert_code("000000");
+    let package = reply.instance_id();
+    app.advance(Duration::minutes(20));
+    // The package itself is not metered: usage is reported for the on-demand instance.
+    let (status, body) = report(
+        &app,
+        usage(&package, "p-0", json!(1), "2025-03-01T08:10:00Z"),
+    )
+    .await;
+    assert_eq!((status, &body["code"]), (422, &json!("not_metered")));
+    let (status, body) = report(
+        &app,
+        json!({"eventId": "p-1", "instanceId": id, "value": "2.5",
+               "occurredAt": "2025-03-01T08:10:00Z", "relatePkgInstance": package}),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    app.advance(Duration::hours(1));
+    assert_eq!(app.metering.run_once().await.pushed, 1);
+    let records = app.sim().usage_records();
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].instance_id, id);
+    assert_eq!(
+        records[0].relate_pkg_instance.as_deref(),
+        Some(package.as_str())
+    );
+    assert_eq!(records[0].usage_value.to_string(), "2.5");
+    // queryInstance: the package reports what was deducted from it, the instance what it used.
+    let query = app.query(&[&package, &id]).await;
+    let info = query.json()["info"].clone();
+    assert_eq!(info[0]["usageInfo"][0]["usageValue"], json!(2.5), "{info}");
+    assert_eq!(info[1]["usageInfo"][0]["usageValue"], json!(2.5), "{info}");
 }

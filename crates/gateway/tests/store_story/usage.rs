@@ -22,6 +22,8 @@ fn report(event_id: &str, instance: &str, value_e4: i64, secs: i64) -> NewUsageE
         occurred_at: t(secs),
         window_start: t(start),
         window_end: t(start + HOUR),
+        // Far ahead: these stories close windows explicitly (the time rule is tested end to end).
+        closes_at: t(start + HOUR) + chrono::Duration::days(3650),
         relate_pkg_instance: None,
     }
 }

@@ -138,6 +138,11 @@ type ResponseRow = (String, Vec<u8>, i64);
 const ORDERS: &str = "SELECT order_id, order_line_id, order_type, raw, fetched_at_ms FROM orders \
                       ORDER BY order_id, order_line_id";
 const RESPONSES: &str = "SELECT key, body, created_at_ms FROM responses ORDER BY key";
+/// The metering tables, as (what, row as text): enough to see any write.
+const USAGE: &str = "SELECT 'event', event_id || '|' || instance_id || '|' || value_e4 || '|' || \
+                     COALESCE(window_id, -1) FROM usage_events \
+                     UNION ALL SELECT 'window', metering_sn || '|' || instance_id || '|' || \
+                     value_e4 || '|' || status || '|' || attempts FROM usage_windows ORDER BY 1, 2";
 
 impl Reader {
     pub async fn connect(url: &str) -> Self {
@@ -174,6 +179,14 @@ impl Reader {
         .unwrap()
     }
 
+    async fn usage(&self) -> Vec<(String, String)> {
+        match self {
+            Self::Sqlite(pool) => sqlx::query_as(USAGE).fetch_all(pool).await,
+            Self::Postgres(pool) => sqlx::query_as(USAGE).fetch_all(pool).await,
+        }
+        .unwrap()
+    }
+
     /// Every stored response key.
     pub async fn response_keys(&self) -> Vec<String> {
         self.responses().await.into_iter().map(|r| r.0).collect()
@@ -187,6 +200,7 @@ pub struct Snapshot {
     pub events: Vec<OutboxEvent>,
     pub orders: Vec<(String, String, String, String, i64)>,
     pub responses: Vec<(String, Vec<u8>, i64)>,
+    pub usage: Vec<(String, String)>,
 }
 
 impl Snapshot {
@@ -196,6 +210,7 @@ impl Snapshot {
             events: store.list_events(None, 100_000).await.unwrap(),
             orders: reader.orders().await,
             responses: reader.responses().await,
+            usage: reader.usage().await,
         }
     }
 }

@@ -37,25 +37,35 @@ pub async fn run(gw: &Gateway, req: &QueryInstance) -> Result<Answer, Failure> {
     ))
 }
 
-/// Cumulative usage of the metered instances among `found` (saas-v2 §3.2: on-demand and
-/// on-demand package instances must report it), as of now; zero before the first report.
+/// Usage of the on-demand instances among `found` (saas-v2 §3.2: on-demand and on-demand
+/// package instances must report it), as of now: the cumulative amount reported for an on-demand
+/// instance, and the amount deducted from a package (reports naming it in `relatePkgInstance`),
+/// zero before the first report. One entry per instance; a package's entry does not split its
+/// amount by the on-demand instance it came from (`relatedInstanceId` is left out).
 async fn usage_of<'a>(
     gw: &Gateway,
     found: &'a [Instance],
 ) -> Result<HashMap<&'a str, UsageInfo>, Failure> {
-    let metered: Vec<String> = found
-        .iter()
-        .filter(|i| metering::is_metered(&i.charging_mode))
-        .map(|i| i.instance_id.clone())
-        .collect();
-    if metered.is_empty() {
+    let ids_of = |keep: fn(&str) -> bool| -> Vec<String> {
+        found
+            .iter()
+            .filter(|i| keep(&i.charging_mode))
+            .map(|i| i.instance_id.clone())
+            .collect()
+    };
+    let metered = ids_of(metering::is_metered);
+    let packages = ids_of(metering::is_package);
+    if metered.is_empty() && packages.is_empty() {
         return Ok(HashMap::new());
     }
-    let totals = gw.store.usage_totals(&metered).await?;
+    let mut totals = gw.store.usage_totals(&metered).await?;
+    totals.extend(gw.store.package_usage_totals(&packages).await?);
     let now = MarketTimeMillis::from(gw.clock.now());
     Ok(found
         .iter()
-        .filter(|i| metering::is_metered(&i.charging_mode))
+        .filter(|i| {
+            metering::is_metered(&i.charging_mode) || metering::is_package(&i.charging_mode)
+        })
         .map(|instance| {
             let total = totals
                 .iter()

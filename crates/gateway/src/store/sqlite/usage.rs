@@ -271,6 +271,27 @@ pub(super) async fn usage_totals(
     convert_all(rows)
 }
 
+pub(super) async fn package_usage_totals(
+    pool: &SqlitePool,
+    package_ids: &[String],
+) -> StoreResult<Vec<UsageTotal>> {
+    if package_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids =
+        serde_json::to_string(package_ids).map_err(|err| StoreError::Corrupt(err.to_string()))?;
+    let rows: Vec<UsageTotalRow> = sqlx::query_as(
+        "SELECT relate_pkg_instance AS instance_id, SUM(value_e4) AS value_e4, \
+         MAX(occurred_at_ms) AS last_occurred_at_ms FROM usage_events \
+         WHERE relate_pkg_instance IN (SELECT value FROM json_each($1)) \
+         GROUP BY relate_pkg_instance",
+    )
+    .bind(ids)
+    .fetch_all(pool)
+    .await?;
+    convert_all(rows)
+}
+
 pub(super) async fn list_usage_windows(
     pool: &SqlitePool,
     instance_id: &str,
