@@ -41,7 +41,7 @@ pub struct Options {
     pub metrics: Option<PrometheusHandle>,
     /// Order queries go to an embedded sandbox; announced in logs and `/readyz`.
     pub sandbox: bool,
-    /// Replaces the open-API client (order query and license upload).
+    /// Replaces the open-API clients (order query, license upload, usage push).
     pub marketplace: Option<Arc<dyn Marketplace>>,
 }
 
@@ -131,7 +131,7 @@ impl App {
             // none get a key derived from the master key, stable for as long as it is.
             None => LicenseSigner::derived_from(master.expose()),
         };
-        let license_signer = Some(Arc::new(license_signer));
+        let license_signer = Arc::new(license_signer);
         let hook = match &config.hook_url {
             Some(url) => {
                 let secret =

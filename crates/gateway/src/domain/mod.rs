@@ -115,7 +115,7 @@ pub struct Gateway {
     /// go through the outbox instead.
     pub hook: Option<Arc<HookSink>>,
     /// Signs built-in licenses (`KOOGATE_LICENSE_SIGNING_KEY`; see [`license_issue`]).
-    pub license_signer: Option<Arc<license_issue::LicenseSigner>>,
+    pub license_signer: Arc<license_issue::LicenseSigner>,
     /// Wakes the outbox worker when a commit enqueued events.
     pub outbox_wakeup: Arc<Notify>,
 }

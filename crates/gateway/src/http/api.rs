@@ -311,16 +311,9 @@ pub async fn license_key(
     _: VendorAuth,
     State(state): State<AppState>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let signer = state.gateway.license_signer.as_ref().ok_or_else(|| {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "no_license_key",
-            "no license signing key is configured",
-        )
-    })?;
     Ok(Json(json!({
         "algorithm": "Ed25519",
         "format": "kg1",
-        "publicKey": signer.public_key_base64(),
+        "publicKey": state.gateway.license_signer.public_key_base64(),
     })))
 }
