@@ -4,6 +4,7 @@
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
+use koogate_gateway::store::OutboxEvent;
 use koogate_sim::openapi::UploadContent;
 use serde_json::{Value, json};
 
@@ -34,6 +35,24 @@ fn license_request(instance_id: &str, event_id: &str) -> Value {
         "deviceFingerprint": "MAC|DISK|BOARD|CPU", "effectiveTime": "2025-03-01 08:00:00 z",
         "expireTime": "2026-03-01 08:00:00 z",
     })
+}
+
+/// The instance's `license.requested` event.
+async fn license_requested(app: &TestApp, instance_id: &str) -> OutboxEvent {
+    app.events(instance_id)
+        .await
+        .into_iter()
+        .find(|e| e.event_type == "license.requested")
+        .unwrap()
+}
+
+/// How many `license.requested` deliveries the hook received.
+fn times_asked_for_a_license(app: &TestApp) -> usize {
+    app.hook()
+        .received()
+        .iter()
+        .filter(|d| d.event_type() == "license.requested")
+        .count()
 }
 
 fn event_count(types: &[String], wanted: &str) -> usize {
@@ -124,11 +143,7 @@ async fn a_hook_without_a_license_uploads_it_itself() {
         .assert_code("000004");
     app.run_outbox().await;
     assert!(app.uploads().is_empty());
-    let events = app.events(&id).await;
-    let requested = events
-        .iter()
-        .find(|e| e.event_type == "license.requested")
-        .unwrap();
+    let requested = license_requested(&app, &id).await;
     assert!(requested.delivered_at.is_some() && !requested.dead);
     let types = app.event_types(&id).await;
     assert_eq!(event_count(&types, "license.uploaded"), 0);
@@ -145,11 +160,7 @@ async fn an_invalid_license_answer_parks_the_event() {
         .assert_code("000004");
     app.run_outbox().await;
     assert!(app.uploads().is_empty());
-    let events = app.events(&id).await;
-    let requested = events
-        .iter()
-        .find(|e| e.event_type == "license.requested")
-        .unwrap();
+    let requested = license_requested(&app, &id).await;
     assert!(requested.dead, "{requested:?}");
     let error = requested.last_error.as_deref().unwrap_or_default();
     assert!(error.contains("licenseFile"), "{error}");
@@ -302,12 +313,7 @@ async fn the_hook_is_asked_once_however_often_the_upload_is_retried() {
     app.restart_openapi().await;
     app.advance(chrono::Duration::minutes(15));
     app.run_outbox().await;
-    let asked = app
-        .hook()
-        .received()
-        .into_iter()
-        .filter(|d| d.event_type() == "license.requested")
-        .count();
+    let asked = times_asked_for_a_license(&app);
     assert_eq!(asked, 1, "the hook is asked for the license once");
     let uploads = app.uploads();
     assert_eq!(uploads.len(), 1, "{uploads:?}");
@@ -349,12 +355,7 @@ async fn a_refused_upload_is_parked_and_redelivered_without_asking_the_hook_agai
     assert_eq!(status, 202);
     app.run_outbox().await;
     assert_eq!(app.uploads().len(), 1);
-    let asked = app
-        .hook()
-        .received()
-        .into_iter()
-        .filter(|d| d.event_type() == "license.requested")
-        .count();
+    let asked = times_asked_for_a_license(&app);
     assert_eq!(asked, 1);
 }
 
@@ -375,12 +376,7 @@ async fn malformed_license_answers_park_the_request_instead_of_passing_silently(
             .await
             .assert_code("000004");
         app.run_outbox().await;
-        let requested = app
-            .events(&id)
-            .await
-            .into_iter()
-            .find(|e| e.event_type == "license.requested")
-            .unwrap();
+        let requested = license_requested(&app, &id).await;
         assert!(requested.dead, "{answer}: {requested:?}");
     }
     assert!(app.uploads().is_empty());
