@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use koogate_protocol::AccessKey;
+use koogate_protocol::crypto::client_secret;
 use koogate_protocol::crypto::credential::CredentialCipher;
 use koogate_protocol::signing::{scheme_a, webhook::WebhookSecret};
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -96,6 +97,7 @@ impl App {
         let settings = Settings {
             license_key: key_or_basic(&config.license_access_key),
             notify_key: key_or_basic(&config.notify_access_key),
+            kit_key: key_or_basic(&config.kit_access_key),
             basic_key,
             verify_policy: verify_policy(config),
             encryption: config.encrypt_type,
@@ -132,6 +134,17 @@ impl App {
             None => LicenseSigner::derived_from(master.expose()),
         };
         let license_signer = Arc::new(license_signer);
+        let kit_private_key = match &config.kit_private_key_file {
+            Some(path) => {
+                let pem = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading {}", path.display()))?;
+                let key = client_secret::PrivateKey::from_pem(&pem)
+                    .map_err(|e| anyhow::anyhow!("{e}"))
+                    .context("KOOGATE_KIT_PRIVATE_KEY_FILE")?;
+                Some(Arc::new(key))
+            }
+            None => None,
+        };
         let hook = match &config.hook_url {
             Some(url) => {
                 let secret =
@@ -156,6 +169,7 @@ impl App {
             marketplace,
             hook: hook.clone(),
             license_signer,
+            kit_private_key,
             outbox_wakeup: notify.clone(),
         });
         let hook_sink: Arc<dyn Sink> = match hook {

@@ -99,6 +99,10 @@ pub struct Config {
     pub license_access_key: Option<Secret>,
     /// Key bound to the generic interfaces, i.e. `orderNotify` (`KOOGATE_NOTIFY_ACCESS_KEY`); default: `access_key`.
     pub notify_access_key: Option<Secret>,
+    /// Key bound to the 联营SaaS同步接口 (Kit) category (`KOOGATE_KIT_ACCESS_KEY`); default: `access_key`.
+    pub kit_access_key: Option<Secret>,
+    /// PEM RSA private key of the 应用凭证, decrypting applicationSync's clientSecret (`KOOGATE_KIT_PRIVATE_KEY_FILE`).
+    pub kit_private_key_file: Option<PathBuf>,
     /// Open-API base URL (`KOOGATE_OPENAPI_URL`); unset means sandbox mode.
     pub openapi_url: Option<String>,
     /// Fallback open-API base URL tried when the first is unreachable (`KOOGATE_OPENAPI_FALLBACK_URL`).
@@ -157,6 +161,8 @@ impl Default for Config {
             access_key: None,
             license_access_key: None,
             notify_access_key: None,
+            kit_access_key: None,
+            kit_private_key_file: None,
             openapi_url: None,
             openapi_fallback_url: None,
             ak: None,
@@ -262,6 +268,8 @@ impl Config {
             }
             "HOOK_URL" => self.hook_url = text(),
             "HOOK_SECRET" => self.hook_secret = secret(),
+            "KIT_ACCESS_KEY" => self.kit_access_key = secret(),
+            "KIT_PRIVATE_KEY_FILE" => self.kit_private_key_file = Some(PathBuf::from(value)),
             "LICENSE_SIGNING_KEY" => self.license_signing_key = secret(),
             "API_TOKEN" => self.api_token = secret(),
             "MASTER_KEY" => self.master_key = secret(),

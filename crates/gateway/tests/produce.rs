@@ -28,6 +28,8 @@ mod bad_input;
 mod hooks;
 #[path = "produce/idempotency.rs"]
 mod idempotency;
+#[path = "produce/kit.rs"]
+mod kit;
 #[path = "produce/metering.rs"]
 mod metering;
 #[path = "produce/ops.rs"]

@@ -6,7 +6,8 @@
 //! tests print a loud SKIPPED line and pass; with it set, an unreachable server fails them, so
 //! CI cannot skip silently. Every test owns its file or database, so they run in parallel.
 //!
-//! The metering stories live in `store_story/usage.rs`.
+//! The metering stories live in `store_story/usage.rs`, the 联营 Kit directory's in
+//! `store_story/kit.rs`.
 //!
 //! ```text
 //! cargo test -p koogate-gateway --test store_story
@@ -255,7 +256,11 @@ async fn event_ids(store: &Arc<dyn Store>) -> Vec<String> {
 #[path = "store_story/usage.rs"]
 mod usage_stories;
 
+#[path = "store_story/kit.rs"]
+mod kit_stories;
+
 mod stories {
+    pub use super::kit_stories::*;
     pub use super::usage_stories::*;
     use super::*;
 
@@ -1021,6 +1026,12 @@ stories!(
     usage_windows_are_due_until_settled,
     usage_recorded_while_closing_is_counted_or_refused,
     concurrent_reuse_of_one_event_id_records_once,
+    kit_upserts_and_deletes_report_changes_once,
+    kit_delete_others_replaces_exactly_one_scope,
+    kit_write_is_one_transaction_with_one_event,
+    kit_listing_filters_orders_and_limits,
+    concurrent_identical_kit_writes_change_once,
+    concurrent_kit_writes_in_opposite_orders_all_apply,
 );
 
 /// WAL is a property of the file, so a second, independent connection can confirm it.

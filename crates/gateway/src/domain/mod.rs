@@ -14,6 +14,7 @@ pub mod app_info;
 pub mod events;
 mod gateway_ext;
 pub mod hook_effects;
+pub mod kit;
 pub mod license_issue;
 pub mod lifecycle;
 pub mod marketplace;
@@ -69,6 +70,8 @@ pub struct Settings {
     pub basic_key: AccessKey,
     pub license_key: AccessKey,
     pub notify_key: AccessKey,
+    /// Verifies the Kit calls' `x-sign` (联营SaaS同步接口 category).
+    pub kit_key: AccessKey,
     pub verify_policy: scheme_a::VerifyPolicy,
     pub encryption: CredentialEncryption,
     /// The cipher for `encryption` under the basic key, derived once; `None` for plain text.
@@ -116,6 +119,8 @@ pub struct Gateway {
     pub hook: Option<Arc<HookSink>>,
     /// Signs built-in licenses (`KOOGATE_LICENSE_SIGNING_KEY`; see [`license_issue`]).
     pub license_signer: Arc<license_issue::LicenseSigner>,
+    /// Decrypts applicationSync's `clientSecret`; `None` answers `000101`.
+    pub kit_private_key: Option<Arc<koogate_protocol::crypto::client_secret::PrivateKey>>,
     /// Wakes the outbox worker when a commit enqueued events.
     pub outbox_wakeup: Arc<Notify>,
 }

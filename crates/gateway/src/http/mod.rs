@@ -4,6 +4,7 @@
 pub mod api;
 pub mod extract;
 pub mod kit;
+pub mod kit_api;
 pub mod ops;
 pub mod produce;
 pub mod reply;
@@ -33,10 +34,7 @@ pub struct AppState {
 pub fn router(state: AppState, produce_path: &str, body_limit: usize) -> Router {
     Router::new()
         .route(produce_path, post(produce::handle))
-        .route(
-            &kit::route_pattern(produce_path),
-            post(kit::not_implemented),
-        )
+        .route(&kit::route_pattern(produce_path), post(kit::handle))
         .route("/api/v1/instances", get(api::list_instances))
         .route("/api/v1/instances/{id}", get(api::get_instance))
         .route("/api/v1/instances/{id}/ready", post(api::mark_ready))
@@ -46,6 +44,7 @@ pub fn router(state: AppState, produce_path: &str, body_limit: usize) -> Router 
         )
         .route("/api/v1/usage", post(usage_api::report))
         .route("/api/v1/license-key", get(api::license_key))
+        .route("/api/v1/kit/{kind}", get(kit_api::list))
         .route("/api/v1/events", get(api::list_events))
         .route("/api/v1/events/{id}/redeliver", post(api::redeliver))
         .route("/healthz", get(ops::healthz))

@@ -11,6 +11,7 @@
 //! precision even if a finer one was written.
 
 mod commit;
+mod kit;
 mod models;
 mod postgres;
 mod rows;
@@ -159,8 +160,32 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         limit: i64,
     ) -> StoreResult<Vec<UsageWindow>>;
 
+    // ---------------------------------------------------------------------------------------
+    // 联营 Kit directory (tenants, apps, users, departments; license-kit §4)
+
+    /// Applies `write.changes` in one transaction, in order, and enqueues `write.event` in it
+    /// when at least one change changed something; returns whether one did.
+    async fn apply_kit(&self, write: &KitWrite, now: DateTime<Utc>) -> StoreResult<bool>;
+    /// Live (or, with `include_deleted`, all) records of `kind`, narrowed by the given parts of
+    /// the key, ordered by instance, tenant, app and item.
+    async fn list_kit_records(
+        &self,
+        kind: KitKind,
+        filter: &KitFilter,
+        limit: i64,
+    ) -> StoreResult<Vec<KitRecord>>;
+
     /// Cheap liveness check of the connection pool.
     async fn ping(&self) -> StoreResult<()>;
+}
+
+/// Which Kit records [`Store::list_kit_records`] returns; `None` parts match anything.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KitFilter {
+    pub instance_id: Option<String>,
+    pub tenant_id: Option<String>,
+    pub app_id: Option<String>,
+    pub include_deleted: bool,
 }
 
 /// Opens the backend named by the URL scheme (`sqlite:` or `postgres://`/`postgresql://`) and

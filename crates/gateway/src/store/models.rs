@@ -294,3 +294,77 @@ pub struct UsageTotal {
     /// The newest `occurred_at` among them.
     pub last_occurred_at: DateTime<Utc>,
 }
+
+/// What a 联营 Kit record describes (license-kit §4.4–4.8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KitKind {
+    Tenant,
+    App,
+    User,
+    Org,
+}
+
+impl KitKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Tenant => "tenant",
+            Self::App => "app",
+            Self::User => "user",
+            Self::Org => "org",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Some(match text {
+            "tenant" => Self::Tenant,
+            "app" => Self::App,
+            "user" => Self::User,
+            "org" => Self::Org,
+            _ => return None,
+        })
+    }
+}
+
+/// Where a Kit record sits. Unused parts are empty strings: a tenant has no `app_id` or
+/// `item`, an app no `item`, a department no `app_id`; `instance_id` is empty for records the
+/// seller's 应用凭证 set-up synced without an order (license-kit §4.4).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct KitKey {
+    pub kind: KitKind,
+    pub instance_id: String,
+    pub tenant_id: String,
+    pub app_id: String,
+    /// `userName` for users, `orgCode` for departments.
+    pub item: String,
+}
+
+/// One change a Kit call asks for. Applying the same change twice changes nothing the second
+/// time (license-kit §4.9: repeated adds create nothing, repeated deletes succeed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KitChange {
+    /// Insert, or replace `data` (JSON) when it differs or the record was deleted.
+    Upsert { key: KitKey, data: String },
+    /// Mark deleted; a missing or already deleted record is no change.
+    Delete { key: KitKey },
+    /// Mark deleted every live record of `scope`'s kind, instance, tenant and app whose `item`
+    /// is not in `keep` (allOrgSync replaces the whole tree). `scope.item` is ignored.
+    DeleteOthers { scope: KitKey, keep: Vec<String> },
+}
+
+/// A Kit call's changes and the webhook event to send when any of them changed something; all
+/// in one transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KitWrite {
+    pub changes: Vec<KitChange>,
+    pub event: NewEvent,
+}
+
+/// A stored Kit record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KitRecord {
+    pub key: KitKey,
+    pub data: String,
+    pub deleted: bool,
+    pub updated_at: DateTime<Utc>,
+}

@@ -13,6 +13,9 @@
 //! - Usage reports and window closes of one instance take another class of advisory lock on the
 //!   instance (`postgres/usage.rs`), so a report is either summed into its window or refused,
 //!   never inserted after the sum was taken.
+//! - 联营 Kit writes take their event's ordering-key lock before touching any record, so the
+//!   writes of one tenant queue rather than deadlock on records they touch in different orders
+//!   (`store/kit.rs`).
 
 use std::time::Duration;
 
@@ -27,11 +30,12 @@ use super::rows::{
     instance_columns, non_negative, to_ms,
 };
 use super::{
-    Commit, CommitOutcome, Instance, NewUsageEvent, OrderRecord, OutboxEvent, OutboxStats,
-    RecordUsageOutcome, Store, StoreResult, StoredResponse, UsageGroup, UsageSettlement,
-    UsageTotal, UsageWindow,
+    Commit, CommitOutcome, Instance, KitFilter, KitKind, KitRecord, KitWrite, NewUsageEvent,
+    OrderRecord, OutboxEvent, OutboxStats, RecordUsageOutcome, Store, StoreResult, StoredResponse,
+    UsageGroup, UsageSettlement, UsageTotal, UsageWindow,
 };
 
+mod kit;
 mod steps;
 mod usage;
 
@@ -373,6 +377,21 @@ impl Store for PostgresStore {
         limit: i64,
     ) -> StoreResult<Vec<UsageWindow>> {
         usage::list_usage_windows(&self.pool, instance_id, limit).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn apply_kit(&self, write: &KitWrite, now: DateTime<Utc>) -> StoreResult<bool> {
+        kit::apply_kit(&self.pool, write, now).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list_kit_records(
+        &self,
+        kind: KitKind,
+        filter: &KitFilter,
+        limit: i64,
+    ) -> StoreResult<Vec<KitRecord>> {
+        kit::list_kit_records(&self.pool, kind, filter, limit).await
     }
 
     #[tracing::instrument(skip_all)]

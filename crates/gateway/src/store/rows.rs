@@ -8,8 +8,8 @@
 use chrono::{DateTime, Utc};
 
 use super::{
-    Instance, InstanceStatus, OrderRecord, OutboxEvent, StoreError, StoreResult, StoredResponse,
-    UsageGroup, UsageTotal, UsageWindow, UsageWindowStatus,
+    Instance, InstanceStatus, KitKey, KitKind, KitRecord, OrderRecord, OutboxEvent, StoreError,
+    StoreResult, StoredResponse, UsageGroup, UsageTotal, UsageWindow, UsageWindowStatus,
 };
 
 /// Epoch milliseconds as stored. Sub-millisecond precision is dropped on the way in.
@@ -259,6 +259,43 @@ pub(super) struct UsageEventRow {
     pub(super) relate_pkg_instance: String,
 }
 
+#[derive(Debug, sqlx::FromRow)]
+pub(super) struct KitRow {
+    kind: String,
+    instance_id: String,
+    tenant_id: String,
+    app_id: String,
+    item: String,
+    data: String,
+    deleted: bool,
+    updated_at_ms: i64,
+}
+
+impl TryFrom<KitRow> for KitRecord {
+    type Error = StoreError;
+
+    fn try_from(row: KitRow) -> StoreResult<Self> {
+        let kind = KitKind::parse(&row.kind).ok_or_else(|| {
+            StoreError::Corrupt(format!(
+                "kit record of tenant {}: unknown kind {:?}",
+                row.tenant_id, row.kind
+            ))
+        })?;
+        Ok(Self {
+            updated_at: from_ms(row.updated_at_ms, "kit_records.updated_at_ms")?,
+            key: KitKey {
+                kind,
+                instance_id: row.instance_id,
+                tenant_id: row.tenant_id,
+                app_id: row.app_id,
+                item: row.item,
+            },
+            data: row.data,
+            deleted: row.deleted,
+        })
+    }
+}
+
 /// Converts a batch of rows, failing on the first corrupt one.
 pub(super) fn convert_all<R, T>(rows: Vec<R>) -> StoreResult<Vec<T>>
 where
@@ -322,3 +359,11 @@ macro_rules! usage_window_columns {
     };
 }
 pub(super) use usage_window_columns;
+
+/// Column list of [`KitRow`], for `concat!` into SQL text.
+macro_rules! kit_columns {
+    () => {
+        "kind, instance_id, tenant_id, app_id, item, data, deleted, updated_at_ms"
+    };
+}
+pub(super) use kit_columns;

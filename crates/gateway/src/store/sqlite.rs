@@ -31,11 +31,12 @@ use super::rows::{
     instance_columns, non_negative, to_ms,
 };
 use super::{
-    Commit, CommitOutcome, Instance, NewUsageEvent, OrderRecord, OutboxEvent, OutboxStats,
-    RecordUsageOutcome, Store, StoreError, StoreResult, StoredResponse, UsageGroup,
-    UsageSettlement, UsageTotal, UsageWindow,
+    Commit, CommitOutcome, Instance, KitFilter, KitKind, KitRecord, KitWrite, NewUsageEvent,
+    OrderRecord, OutboxEvent, OutboxStats, RecordUsageOutcome, Store, StoreError, StoreResult,
+    StoredResponse, UsageGroup, UsageSettlement, UsageTotal, UsageWindow,
 };
 
+mod kit;
 mod steps;
 mod usage;
 
@@ -443,6 +444,21 @@ impl Store for SqliteStore {
         limit: i64,
     ) -> StoreResult<Vec<UsageWindow>> {
         usage::list_usage_windows(&self.pool, instance_id, limit).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn apply_kit(&self, write: &KitWrite, now: DateTime<Utc>) -> StoreResult<bool> {
+        kit::apply_kit(&self.pool, write, now).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list_kit_records(
+        &self,
+        kind: KitKind,
+        filter: &KitFilter,
+        limit: i64,
+    ) -> StoreResult<Vec<KitRecord>> {
+        kit::list_kit_records(&self.pool, kind, filter, limit).await
     }
 
     #[tracing::instrument(skip_all)]

@@ -58,26 +58,3 @@ async fn metrics_without_a_recorder_is_an_empty_200() {
     );
     assert!(body.is_empty(), "{}", String::from_utf8_lossy(&body));
 }
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn kit_routes_have_their_place_and_refuse_in_protocol_shape() {
-    let app = spawn_app(TestOptions::default()).await;
-    let before = app.snapshot().await;
-    for operation in ["tenantSync", "authSync", "allOrgSync", "noSuchSync"] {
-        let url = format!("{}/produceAPI/v2/{operation}", app.produce_url);
-        let response = app
-            .http
-            .post(&url)
-            .header("content-type", "application/json")
-            .body(r#"{"tenantId":"t-1","flag":1,"testFlag":1}"#)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 200, "{url}");
-        assert_eq!(response.headers()["content-type"], "application/json");
-        let body: Value = response.json().await.unwrap();
-        assert_eq!(body["resultCode"], "000005", "{body}");
-        assert!(body["resultMsg"].as_str().unwrap().contains("Kit"));
-    }
-    assert_eq!(app.snapshot().await, before, "a Kit call stores nothing");
-}

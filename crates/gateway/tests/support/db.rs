@@ -138,11 +138,14 @@ type ResponseRow = (String, Vec<u8>, i64);
 const ORDERS: &str = "SELECT order_id, order_line_id, order_type, raw, fetched_at_ms FROM orders \
                       ORDER BY order_id, order_line_id";
 const RESPONSES: &str = "SELECT key, body, created_at_ms FROM responses ORDER BY key";
-/// The metering tables, as (what, row as text): enough to see any write.
+/// The metering and Kit tables, as (what, row as text): enough to see any write.
 const USAGE: &str = "SELECT 'event', event_id || '|' || instance_id || '|' || value_e4 || '|' || \
                      COALESCE(window_id, -1) FROM usage_events \
                      UNION ALL SELECT 'window', metering_sn || '|' || instance_id || '|' || \
-                     value_e4 || '|' || status || '|' || attempts FROM usage_windows ORDER BY 1, 2";
+                     value_e4 || '|' || status || '|' || attempts FROM usage_windows \
+                     UNION ALL SELECT 'kit', kind || '|' || instance_id || '|' || tenant_id || '|' || \
+                     app_id || '|' || item || '|' || data || '|' || deleted FROM kit_records \
+                     ORDER BY 1, 2";
 
 impl Reader {
     pub async fn connect(url: &str) -> Self {

@@ -1,0 +1,331 @@
+//! The 联营 Kit directory (license-kit §4): KooGallery tells the vendor which enterprises
+//! (tenants) bought the product, the OAuth client of each (app), which users are authorised, and
+//! the department tree. koogate keeps all of it (`kit_records`), answers each call per §4.2, and
+//! sends the vendor one webhook event per call that changed something.
+//!
+//! Idempotency follows §4.9: a repeated add creates nothing and answers success, a repeated or
+//! unknown delete answers success, and deletes do not check that the instance exists. Records
+//! are marked deleted rather than removed, so the vendor can still see what was there.
+//!
+//! `clientSecret` arrives RSA-OAEP encrypted with the vendor's 应用凭证 key; koogate decrypts it
+//! with `KOOGATE_KIT_PRIVATE_KEY_FILE` (answering `000101` when it cannot, as the official demo
+//! does), stores it sealed with the master key, and never puts it in a webhook event: the vendor
+//! reads it through the bearer-token API.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use koogate_protocol::ResultCode;
+use koogate_protocol::crypto::client_secret;
+use koogate_protocol::messages::kit::{
+    AllOrgSync, ApplicationSync, AuthSync, KitRequest, SingleOrgSync, TenantSync,
+};
+use koogate_protocol::wire::{AuthSyncFlag, SyncFlag};
+use serde_json::{Value, json};
+
+use super::Gateway;
+use super::events;
+use crate::store::{KitChange, KitFilter, KitKey, KitKind, KitWrite, StoreError};
+
+/// Event types of the Kit calls: part of koogate's public interface.
+pub mod kind {
+    pub const TENANT_SYNCED: &str = "kit.tenant_synced";
+    pub const APP_SYNCED: &str = "kit.app_synced";
+    pub const USERS_SYNCED: &str = "kit.users_synced";
+    pub const ORG_SYNCED: &str = "kit.org_synced";
+    pub const ORGS_REPLACED: &str = "kit.orgs_replaced";
+}
+
+/// Why a Kit call was not applied; each is one `resultCode`.
+#[derive(Debug, thiserror::Error)]
+pub enum KitFailure {
+    #[error("clientSecret cannot be decrypted: {0}")]
+    ClientSecret(String),
+    #[error("storage: {0}")]
+    Storage(#[from] StoreError),
+}
+
+impl KitFailure {
+    pub fn result_code(&self) -> ResultCode {
+        match self {
+            Self::ClientSecret(_) => ResultCode::client_secret_decryption_failed(),
+            Self::Storage(_) => ResultCode::InternalError,
+        }
+    }
+}
+
+/// Applies one verified, parsed Kit call; `Ok(true)` when it changed something.
+pub async fn apply(gw: &Gateway, request: &KitRequest) -> Result<bool, KitFailure> {
+    let test = request.test_flag().is_debug();
+    let write = match request {
+        KitRequest::TenantSync(r) => tenant(gw, r, test),
+        KitRequest::ApplicationSync(r) => match app(gw, r, test).await? {
+            Some(write) => write,
+            // The same credentials again: nothing to store or tell.
+            None => return Ok(false),
+        },
+        KitRequest::AuthSync(r) => users(gw, r, test),
+        KitRequest::SingleOrgSync(r) => org(gw, r, test),
+        KitRequest::AllOrgSync(r) => all_orgs(gw, r, test),
+    };
+    let changed = gw.store.apply_kit(&write, gw.clock.now()).await?;
+    if changed {
+        gw.wake_outbox();
+    }
+    Ok(changed)
+}
+
+fn key(kind: KitKind, instance_id: &str, tenant_id: &str, app_id: &str, item: &str) -> KitKey {
+    KitKey {
+        kind,
+        instance_id: instance_id.to_owned(),
+        tenant_id: tenant_id.to_owned(),
+        app_id: app_id.to_owned(),
+        item: item.to_owned(),
+    }
+}
+
+fn action(flag: SyncFlag) -> &'static str {
+    match flag {
+        SyncFlag::Delete => "delete",
+        SyncFlag::Add => "add",
+        SyncFlag::Modify => "modify",
+    }
+}
+
+/// One event per call, ordered per tenant: a tenant's users never overtake the tenant.
+fn new_event(
+    gw: &Gateway,
+    kind: &str,
+    instance_id: &str,
+    tenant_id: &str,
+    test: bool,
+    data: Value,
+) -> crate::store::NewEvent {
+    let instance = (!instance_id.is_empty()).then_some(instance_id);
+    events::event(
+        kind,
+        &format!("kit:{tenant_id}"),
+        instance,
+        test,
+        data,
+        gw.clock.now(),
+    )
+}
+
+fn tenant(gw: &Gateway, r: &TenantSync, test: bool) -> KitWrite {
+    let key = key(KitKind::Tenant, &r.instance_id, &r.tenant_id, "", "");
+    let record = json!({
+        "orderId": r.order_id.as_str(), "tenantCode": r.tenant_code.as_str(),
+        "name": r.name.as_str(), "domainName": r.domain_name.as_str(),
+    });
+    let change = match r.flag {
+        SyncFlag::Delete => KitChange::Delete { key },
+        SyncFlag::Add | SyncFlag::Modify => KitChange::Upsert {
+            key,
+            data: record.to_string(),
+        },
+    };
+    let mut data = record;
+    data["action"] = Value::from(action(r.flag));
+    data["tenantId"] = Value::from(r.tenant_id.as_str());
+    KitWrite {
+        changes: vec![change],
+        event: new_event(
+            gw,
+            kind::TENANT_SYNCED,
+            &r.instance_id,
+            &r.tenant_id,
+            test,
+            data,
+        ),
+    }
+}
+
+/// `None` when the call changes nothing: the stored credentials are the same (sealing is
+/// randomised, so equality is decided here on the opened secret rather than by the store).
+async fn app(
+    gw: &Gateway,
+    r: &ApplicationSync,
+    test: bool,
+) -> Result<Option<KitWrite>, KitFailure> {
+    let key = key(KitKind::App, &r.instance_id, &r.tenant_id, &r.app_id, "");
+    let data = json!({
+        "action": action(r.flag), "tenantId": r.tenant_id.as_str(), "appId": r.app_id.as_str(),
+        "clientId": r.client_id.as_str(),
+    });
+    if r.flag == SyncFlag::Delete {
+        return Ok(Some(KitWrite {
+            changes: vec![KitChange::Delete { key }],
+            event: new_event(
+                gw,
+                kind::APP_SYNCED,
+                &r.instance_id,
+                &r.tenant_id,
+                test,
+                data,
+            ),
+        }));
+    }
+    let private_key = gw.kit_private_key.as_ref().ok_or_else(|| {
+        KitFailure::ClientSecret(
+            "no RSA private key is configured (KOOGATE_KIT_PRIVATE_KEY_FILE)".into(),
+        )
+    })?;
+    let (secret, _variant) = client_secret::decrypt(private_key, &r.client_secret)
+        .map_err(|e| KitFailure::ClientSecret(e.to_string()))?;
+    if stored_credentials(gw, &key).await? == Some((r.client_id.to_string(), secret.clone())) {
+        return Ok(None);
+    }
+    let record = json!({
+        "clientId": r.client_id.as_str(),
+        "clientSecretSealed": STANDARD.encode(gw.secret_box.seal(secret.as_bytes())),
+    });
+    Ok(Some(KitWrite {
+        changes: vec![KitChange::Upsert {
+            key,
+            data: record.to_string(),
+        }],
+        event: new_event(
+            gw,
+            kind::APP_SYNCED,
+            &r.instance_id,
+            &r.tenant_id,
+            test,
+            data,
+        ),
+    }))
+}
+
+/// The live app record's client id and opened secret, if any.
+async fn stored_credentials(
+    gw: &Gateway,
+    key: &KitKey,
+) -> Result<Option<(String, String)>, KitFailure> {
+    let filter = KitFilter {
+        instance_id: Some(key.instance_id.clone()),
+        tenant_id: Some(key.tenant_id.clone()),
+        app_id: Some(key.app_id.clone()),
+        include_deleted: false,
+    };
+    let records = gw.store.list_kit_records(KitKind::App, &filter, 1).await?;
+    Ok(records
+        .first()
+        .and_then(|record| open_app(gw, &record.data)))
+}
+
+/// `(clientId, clientSecret)` of a stored app record.
+pub fn open_app(gw: &Gateway, data: &str) -> Option<(String, String)> {
+    let value: Value = serde_json::from_str(data).ok()?;
+    let sealed = STANDARD
+        .decode(value["clientSecretSealed"].as_str()?)
+        .ok()?;
+    let secret = String::from_utf8(gw.secret_box.open(&sealed).ok()?).ok()?;
+    Some((value["clientId"].as_str()?.to_owned(), secret))
+}
+
+fn users(gw: &Gateway, r: &AuthSync, test: bool) -> KitWrite {
+    let removing = matches!(
+        r.flag,
+        AuthSyncFlag::Delete | AuthSyncFlag::CancelAuthorization
+    );
+    let changes = r
+        .user_list
+        .iter()
+        .map(|user| {
+            let key = key(
+                KitKind::User,
+                &r.instance_id,
+                &r.tenant_id,
+                &r.app_id,
+                &user.user_name,
+            );
+            if removing {
+                KitChange::Delete { key }
+            } else {
+                KitChange::Upsert {
+                    key,
+                    data: serde_json::to_string(user).unwrap_or_default(),
+                }
+            }
+        })
+        .collect();
+    let action = match r.flag {
+        AuthSyncFlag::Delete => "delete",
+        AuthSyncFlag::Add => "add",
+        AuthSyncFlag::Modify => "modify",
+        AuthSyncFlag::CancelAuthorization => "deauthorize",
+    };
+    let data = json!({
+        "action": action, "tenantId": r.tenant_id.as_str(), "appId": r.app_id.as_str(),
+        "users": r.user_list,
+    });
+    KitWrite {
+        changes,
+        event: new_event(
+            gw,
+            kind::USERS_SYNCED,
+            &r.instance_id,
+            &r.tenant_id,
+            test,
+            data,
+        ),
+    }
+}
+
+fn org(gw: &Gateway, r: &SingleOrgSync, test: bool) -> KitWrite {
+    let key = key(KitKind::Org, &r.instance_id, &r.tenant_id, "", &r.org_code);
+    let record = json!({
+        "orgCode": r.org_code.as_str(), "orgName": r.org_name.as_str(),
+        "parentCode": r.parent_code.as_deref().filter(|p| !p.trim().is_empty()),
+    });
+    let change = match r.flag {
+        SyncFlag::Delete => KitChange::Delete { key },
+        SyncFlag::Add | SyncFlag::Modify => KitChange::Upsert {
+            key,
+            data: record.to_string(),
+        },
+    };
+    let mut data = record;
+    data["action"] = Value::from(action(r.flag));
+    data["tenantId"] = Value::from(r.tenant_id.as_str());
+    KitWrite {
+        changes: vec![change],
+        event: new_event(
+            gw,
+            kind::ORG_SYNCED,
+            &r.instance_id,
+            &r.tenant_id,
+            test,
+            data,
+        ),
+    }
+}
+
+fn all_orgs(gw: &Gateway, r: &AllOrgSync, test: bool) -> KitWrite {
+    let scope = key(KitKind::Org, &r.instance_id, &r.tenant_id, "", "");
+    let mut changes = vec![KitChange::DeleteOthers {
+        scope,
+        keep: r
+            .org_info_list
+            .iter()
+            .map(|o| o.org_code.to_string())
+            .collect(),
+    }];
+    changes.extend(r.org_info_list.iter().map(|o| KitChange::Upsert {
+        key: key(KitKind::Org, &r.instance_id, &r.tenant_id, "", &o.org_code),
+        data: json!({"orgCode": o.org_code.as_str(), "orgName": o.org_name.as_str(), "parentCode": o.parent()})
+            .to_string(),
+    }));
+    let data = json!({"tenantId": r.tenant_id.as_str(), "orgs": r.org_info_list});
+    KitWrite {
+        changes,
+        event: new_event(
+            gw,
+            kind::ORGS_REPLACED,
+            &r.instance_id,
+            &r.tenant_id,
+            test,
+            data,
+        ),
+    }
+}

@@ -1,0 +1,87 @@
+//! The vendor API's view of the 联营 Kit directory (bearer token, like the rest of `/api/v1`):
+//! `GET /api/v1/kit/{tenants|apps|users|orgs}?instance=&tenant=&app=&includeDeleted=&limit=`.
+//! App records carry the decrypted `clientSecret` the vendor needs for OAuth against the
+//! tenant's IDaaS (license-kit §5); it leaves koogate only here.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::api::{ApiError, VendorAuth};
+use crate::domain::kit::open_app;
+use crate::store::{KitFilter, KitKind};
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KitQuery {
+    instance: Option<String>,
+    tenant: Option<String>,
+    app: Option<String>,
+    #[serde(default)]
+    include_deleted: bool,
+    #[serde(default = "default_limit")]
+    limit: i64,
+}
+
+fn default_limit() -> i64 {
+    500
+}
+
+pub async fn list(
+    _: VendorAuth,
+    State(state): State<AppState>,
+    Path(kind): Path<String>,
+    Query(query): Query<KitQuery>,
+) -> Result<Json<Vec<Value>>, ApiError> {
+    let kind = match kind.as_str() {
+        "tenants" => KitKind::Tenant,
+        "apps" => KitKind::App,
+        "users" => KitKind::User,
+        "orgs" => KitKind::Org,
+        _ => {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                "unknown_kind",
+                "one of tenants, apps, users, orgs",
+            ));
+        }
+    };
+    let filter = KitFilter {
+        instance_id: query.instance,
+        tenant_id: query.tenant,
+        app_id: query.app,
+        include_deleted: query.include_deleted,
+    };
+    let gw = &state.gateway;
+    let records = gw
+        .store
+        .list_kit_records(kind, &filter, query.limit.clamp(1, 5_000))
+        .await?;
+    let views = records
+        .iter()
+        .map(|record| {
+            let mut data: Value = serde_json::from_str(&record.data).unwrap_or(Value::Null);
+            if kind == KitKind::App {
+                data = match open_app(gw, &record.data) {
+                    Some((client_id, secret)) => {
+                        json!({"clientId": client_id, "clientSecret": secret})
+                    }
+                    None => json!({}),
+                };
+            }
+            json!({
+                "instanceId": record.key.instance_id,
+                "tenantId": record.key.tenant_id,
+                "appId": (!record.key.app_id.is_empty()).then_some(&record.key.app_id),
+                "item": (!record.key.item.is_empty()).then_some(&record.key.item),
+                "deleted": record.deleted,
+                "updatedAt": record.updated_at.to_rfc3339(),
+                "data": data,
+            })
+        })
+        .collect();
+    Ok(Json(views))
+}
