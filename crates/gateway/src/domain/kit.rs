@@ -57,7 +57,7 @@ impl KitFailure {
 pub async fn apply(gw: &Gateway, request: &KitRequest) -> Result<bool, KitFailure> {
     let test = request.test_flag().is_debug();
     let write = match request {
-        KitRequest::TenantSync(r) => tenant(gw, r, test),
+        KitRequest::TenantSync(r) => tenant(gw, r, test).await?,
         KitRequest::ApplicationSync(r) => match app(gw, r, test).await? {
             Some(write) => write,
             // The same credentials again: nothing to store or tell.
@@ -112,12 +112,23 @@ fn new_event(
     )
 }
 
-fn tenant(gw: &Gateway, r: &TenantSync, test: bool) -> KitWrite {
+/// A modify (`flag 2`) changes only `name` and `domainName` (§4.4): the stored `orderId` and
+/// `tenantCode` are kept even when the call sends others.
+async fn tenant(gw: &Gateway, r: &TenantSync, test: bool) -> Result<KitWrite, KitFailure> {
     let key = key(KitKind::Tenant, &r.instance_id, &r.tenant_id, "", "");
-    let record = json!({
+    let mut record = json!({
         "orderId": r.order_id.as_str(), "tenantCode": r.tenant_code.as_str(),
         "name": r.name.as_str(), "domainName": r.domain_name.as_str(),
     });
+    if r.flag == SyncFlag::Modify
+        && let Some(stored) = stored_record(gw, &key).await?
+    {
+        for kept in ["orderId", "tenantCode"] {
+            if let Some(value) = stored.get(kept) {
+                record[kept] = value.clone();
+            }
+        }
+    }
     let change = match r.flag {
         SyncFlag::Delete => KitChange::Delete { key },
         SyncFlag::Add | SyncFlag::Modify => KitChange::Upsert {
@@ -128,7 +139,7 @@ fn tenant(gw: &Gateway, r: &TenantSync, test: bool) -> KitWrite {
     let mut data = record;
     data["action"] = Value::from(action(r.flag));
     data["tenantId"] = Value::from(r.tenant_id.as_str());
-    KitWrite {
+    Ok(KitWrite {
         changes: vec![change],
         event: new_event(
             gw,
@@ -138,7 +149,21 @@ fn tenant(gw: &Gateway, r: &TenantSync, test: bool) -> KitWrite {
             test,
             data,
         ),
-    }
+    })
+}
+
+/// The live record under `key`, as JSON.
+async fn stored_record(gw: &Gateway, key: &KitKey) -> Result<Option<Value>, KitFailure> {
+    let filter = KitFilter {
+        instance_id: Some(key.instance_id.clone()),
+        tenant_id: Some(key.tenant_id.clone()),
+        app_id: Some(key.app_id.clone()),
+        include_deleted: false,
+    };
+    let records = gw.store.list_kit_records(key.kind, &filter, 1).await?;
+    Ok(records
+        .first()
+        .and_then(|record| serde_json::from_str(&record.data).ok()))
 }
 
 /// `None` when the call changes nothing: the stored credentials are the same (sealing is

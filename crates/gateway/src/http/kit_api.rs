@@ -65,11 +65,23 @@ pub async fn list(
         .map(|record| {
             let mut data: Value = serde_json::from_str(&record.data).unwrap_or(Value::Null);
             if kind == KitKind::App {
-                data = match open_app(gw, &record.data) {
-                    Some((client_id, secret)) => {
+                // A deleted app's secret is no longer the vendor's to use; show only its id.
+                let opened = open_app(gw, &record.data);
+                if opened.is_none() {
+                    tracing::warn!(
+                        tenant_id = record.key.tenant_id,
+                        app_id = record.key.app_id,
+                        "a stored Kit app secret cannot be opened (was its master key removed?)"
+                    );
+                }
+                let client_id = data["clientId"].clone();
+                data = match opened {
+                    Some((_, secret)) if !record.deleted => {
                         json!({"clientId": client_id, "clientSecret": secret})
                     }
-                    None => json!({}),
+                    Some(_) => json!({"clientId": client_id, "clientSecret": null}),
+                    None => json!({"clientId": client_id, "clientSecret": null,
+                                   "error": "the stored secret cannot be opened"}),
                 };
             }
             json!({

@@ -109,10 +109,16 @@ async fn the_directory_follows_the_kit_calls(app: TestApp) {
     ok(&kit_call(&app, "tenantSync", &tenant_sync(1, "huaiweitest")).await);
     ok(&kit_call(&app, "tenantSync", &tenant_sync(1, "huaiweitest")).await);
     assert_eq!(event_types(&app).await, ["kit.tenant_synced"]);
-    ok(&kit_call(&app, "tenantSync", &tenant_sync(2, "renamed")).await);
+    // A modify changes only name and domainName (§4.4), whatever else it carries.
+    let mut modify = tenant_sync(2, "renamed");
+    modify["orderId"] = json!("");
+    modify["tenantCode"] = json!("other-code");
+    ok(&kit_call(&app, "tenantSync", &modify).await);
     let tenants = directory(&app, "tenants", "").await;
     assert_eq!(tenants.len(), 1);
     assert_eq!(tenants[0]["data"]["name"], "renamed");
+    assert_eq!(tenants[0]["data"]["orderId"], "CS1906666666ABCDE");
+    assert_eq!(tenants[0]["data"]["tenantCode"], "huawei");
 
     // applicationSync: the JDK-encrypted secret is decrypted, stored sealed, served by the API.
     let (ciphertext, plaintext) = jdk_client_secret();
@@ -128,6 +134,14 @@ async fn the_directory_follows_the_kit_calls(app: TestApp) {
     // Never in an event, never in the stored record in clear.
     let events = app.events(&format!("kit:{TENANT}")).await;
     assert!(events.iter().all(|e| !e.payload.contains(&plaintext)));
+    let stored = app.snapshot().await.usage;
+    assert!(stored.iter().any(|(what, _)| what == "kit"));
+    assert!(stored.iter().all(|(_, row)| !row.contains(&plaintext)));
+    // Only with the bearer token.
+    for token in [None, Some("wrong-token")] {
+        let (status, _, _) = app.get("/api/v1/kit/apps", token).await;
+        assert_eq!(status, 401);
+    }
     assert_eq!(
         events
             .iter()
@@ -166,6 +180,16 @@ async fn the_directory_follows_the_kit_calls(app: TestApp) {
         .collect();
     assert_eq!(orgs, ["20000", "20001"]);
 
+    // A deleted app keeps its id in the directory, not its secret.
+    let mut delete_app = app_sync.clone();
+    delete_app["flag"] = json!(0);
+    ok(&kit_call(&app, "applicationSync", &delete_app).await);
+    assert!(directory(&app, "apps", "").await.is_empty());
+    let deleted = directory(&app, "apps", "includeDeleted=true").await;
+    assert_eq!(deleted[0]["deleted"], true);
+    assert_eq!(deleted[0]["data"]["clientId"], "client-1");
+    assert!(deleted[0]["data"]["clientSecret"].is_null());
+
     // A delete answers success, once or twice, and is one event.
     ok(&kit_call(&app, "tenantSync", &tenant_sync(0, "renamed")).await);
     ok(&kit_call(&app, "tenantSync", &tenant_sync(0, "renamed")).await);
@@ -180,6 +204,7 @@ async fn the_directory_follows_the_kit_calls(app: TestApp) {
             "kit.users_synced",
             "kit.org_synced",
             "kit.orgs_replaced",
+            "kit.app_synced",
             "kit.tenant_synced",
         ]
     );
@@ -327,4 +352,39 @@ async fn without_a_private_key_application_sync_answers_000101() {
     assert_eq!(answer["resultCode"], "000101", "{answer}");
     // The rest of the Kit works without it.
     ok(&kit_call(&app, "tenantSync", &tenant_sync(1, "x")).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kit_calls_are_verified_with_the_kit_key_when_one_is_configured() {
+    let kit_key = "kit-category-key-0001";
+    let app = spawn_app(TestOptions::default().configure(move |c| {
+        c.kit_access_key = Some(koogate_gateway::config::Secret::new(kit_key));
+    }))
+    .await;
+    let body = serde_json::to_vec(&tenant_sync(1, "x")).unwrap();
+    let ts = app.now_ms().to_string();
+    // Signed with the basic key: refused, since each category has its own key (§1.2).
+    let nonce = fresh_nonce();
+    let basic = kit::sign(&app.keys.basic, KitVariant::Canonical, &ts, &nonce, &body).unwrap();
+    let answer = kit_raw(
+        &app,
+        "tenantSync",
+        body.clone(),
+        Some((&basic, &ts, &nonce)),
+    )
+    .await;
+    assert_eq!(answer["resultCode"], "000001", "{answer}");
+    assert!(directory(&app, "tenants", "").await.is_empty());
+    // The inner-HMAC variant of §4.3, signed with the kit key: accepted.
+    let nonce = fresh_nonce();
+    let sign = kit::sign(
+        &AccessKey::new(kit_key),
+        KitVariant::InnerHmac,
+        &ts,
+        &nonce,
+        &body,
+    )
+    .unwrap();
+    ok(&kit_raw(&app, "tenantSync", body, Some((&sign, &ts, &nonce))).await);
+    assert_eq!(directory(&app, "tenants", "").await.len(), 1);
 }
