@@ -152,8 +152,9 @@ async fn tenant(gw: &Gateway, r: &TenantSync, test: bool) -> Result<KitWrite, Ki
     })
 }
 
-/// The live record under `key`, as JSON.
-async fn stored_record(gw: &Gateway, key: &KitKey) -> Result<Option<Value>, KitFailure> {
+/// The `data` of the live record under `key`. Only tenants and apps are read back, and their
+/// `item` is always empty, so the filter names the record exactly.
+async fn live_data(gw: &Gateway, key: &KitKey) -> Result<Option<String>, KitFailure> {
     let filter = KitFilter {
         instance_id: Some(key.instance_id.clone()),
         tenant_id: Some(key.tenant_id.clone()),
@@ -161,9 +162,14 @@ async fn stored_record(gw: &Gateway, key: &KitKey) -> Result<Option<Value>, KitF
         include_deleted: false,
     };
     let records = gw.store.list_kit_records(key.kind, &filter, 1).await?;
-    Ok(records
-        .first()
-        .and_then(|record| serde_json::from_str(&record.data).ok()))
+    Ok(records.into_iter().next().map(|record| record.data))
+}
+
+/// The live record under `key`, as JSON.
+async fn stored_record(gw: &Gateway, key: &KitKey) -> Result<Option<Value>, KitFailure> {
+    Ok(live_data(gw, key)
+        .await?
+        .and_then(|data| serde_json::from_str(&data).ok()))
 }
 
 /// `None` when the call changes nothing: the stored credentials are the same (sealing is
@@ -226,16 +232,9 @@ async fn stored_credentials(
     gw: &Gateway,
     key: &KitKey,
 ) -> Result<Option<(String, String)>, KitFailure> {
-    let filter = KitFilter {
-        instance_id: Some(key.instance_id.clone()),
-        tenant_id: Some(key.tenant_id.clone()),
-        app_id: Some(key.app_id.clone()),
-        include_deleted: false,
-    };
-    let records = gw.store.list_kit_records(KitKind::App, &filter, 1).await?;
-    Ok(records
-        .first()
-        .and_then(|record| open_app(gw, &record.data)))
+    Ok(live_data(gw, key)
+        .await?
+        .and_then(|data| open_app(gw, &data)))
 }
 
 /// `(clientId, clientSecret)` of a stored app record.
