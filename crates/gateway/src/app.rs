@@ -23,10 +23,12 @@ use crate::domain::metering::MeteringWorker;
 use crate::domain::{
     BuiltinProvisioner, Gateway, Marketplace, MarketplaceClients, MeteringSettings, Settings,
 };
-use crate::http::{self, AppState};
+use crate::http::guard::BodyGuard;
+use crate::http::{self, AppState, Routes};
 use crate::openapi::{OpenApiClient, OpenApiConfig};
 use crate::outbox::{HookSink, NullSink, Sink, Worker};
 use crate::secret_box::SecretBox;
+use crate::server::{self, ConnectionGate, GatedTcpListener, ServeLimits};
 use crate::store;
 use crate::tls_server::{self, TlsListener};
 
@@ -55,6 +57,13 @@ pub struct App {
     metering_interval: Duration,
     produce_path: String,
     body_limit: usize,
+    body_timeout: Duration,
+    limits: ServeLimits,
+    max_connections: usize,
+    connection_reserve: usize,
+    /// Where the operations endpoints are served on their own (`ops_listen`), if anywhere.
+    ops_listen: Option<std::net::SocketAddr>,
+    ops_listener: Option<TcpListener>,
     /// Set when `tls_cert` and `tls_key` are configured: [`App::serve`] then speaks HTTPS.
     tls: Option<Arc<rustls::ServerConfig>>,
 }
@@ -84,7 +93,7 @@ impl App {
         let secret_box =
             SecretBox::new(master.expose(), &previous).context("KOOGATE_MASTER_KEY")?;
         if config.database_url.is_none() {
-            std::fs::create_dir_all(&config.data_dir)
+            crate::private_files::private_dir(&config.data_dir)
                 .with_context(|| format!("creating {}", config.data_dir.display()))?;
         }
         let store = store::open(&config.database_url())
@@ -185,11 +194,11 @@ impl App {
                 gateway: gateway.clone(),
             }))
             .with_notify(notify);
-        let state = AppState {
+        let state = AppState::new(
             gateway,
-            metrics: options.metrics,
-            api_token: secret(&config.api_token, "api_token")?,
-        };
+            options.metrics,
+            secret(&config.api_token, "api_token")?,
+        );
         let metering = MeteringWorker::new(state.gateway.clone());
         Ok(Self {
             state,
@@ -198,6 +207,15 @@ impl App {
             metering_interval: Duration::from_secs(config.metering_interval_secs),
             produce_path: config.produce_path.clone(),
             body_limit: config.body_limit,
+            body_timeout: Duration::from_secs(config.body_timeout_secs),
+            limits: ServeLimits {
+                header_timeout: Duration::from_secs(config.header_timeout_secs),
+                ..ServeLimits::default()
+            },
+            max_connections: config.max_connections,
+            connection_reserve: config.connection_reserve,
+            ops_listen: config.ops_listen,
+            ops_listener: None,
             tls,
         })
     }
@@ -207,17 +225,68 @@ impl App {
         self.tls.is_some()
     }
 
+    /// Serves the operations endpoints on `listener` (instead of binding `ops_listen`).
+    pub fn with_ops_listener(mut self, listener: TcpListener) -> Self {
+        self.ops_listen = Some(listener.local_addr().unwrap_or(([127, 0, 0, 1], 0).into()));
+        self.ops_listener = Some(listener);
+        self
+    }
+
+    /// The router of the main listener: everything, or only what KooGallery calls when the
+    /// operations endpoints have a listener of their own.
     pub fn router(&self) -> axum::Router {
-        http::router(self.state.clone(), &self.produce_path, self.body_limit)
+        let routes = if self.ops_listen.is_some() {
+            Routes::Public
+        } else {
+            Routes::All
+        };
+        self.router_for(routes)
+    }
+
+    /// The router of the operations listener.
+    pub fn ops_router(&self) -> axum::Router {
+        self.router_for(Routes::Operations)
+    }
+
+    fn router_for(&self, routes: Routes) -> axum::Router {
+        let guard = BodyGuard {
+            limit: self.body_limit,
+            timeout: self.body_timeout,
+            produce_path: self.produce_path.clone(),
+            basic_key: self.state.gateway.settings.basic_key.clone(),
+        };
+        http::router(self.state.clone(), routes, guard)
+    }
+
+    /// Timeouts of the server loop.
+    pub fn serve_limits(&self) -> ServeLimits {
+        self.limits
+    }
+
+    /// The connection limits in force: `max_connections`, lowered to fit the open-file limit.
+    pub fn connection_gate(&self) -> ConnectionGate {
+        let total = server::connection_budget(self.max_connections);
+        ConnectionGate::new(total, self.connection_reserve.min(total / 2))
     }
 
     /// Serves until `shutdown` resolves, then finishes in-flight requests and the delivery in
     /// progress before returning. Speaks HTTPS on `listener` when a certificate is configured.
+    /// The operations listener, when configured, speaks plain HTTP: it belongs on a private
+    /// address.
     pub async fn serve(
-        self,
+        mut self,
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
+        let ops_listener = match (self.ops_listener.take(), self.ops_listen) {
+            (Some(listener), _) => Some(listener),
+            (None, Some(addr)) => Some(
+                TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("binding ops_listen {addr}"))?,
+            ),
+            (None, None) => None,
+        };
         let (stop_tx, stop_rx) = watch::channel(false);
         let stopped = |mut rx: watch::Receiver<bool>| async move {
             let _ = rx.wait_for(|stop| *stop).await;
@@ -228,30 +297,67 @@ impl App {
                 .clone()
                 .run(self.metering_interval, stopped(stop_rx.clone())),
         );
-        let pruner = tokio::spawn(prune_nonces(self.state.gateway.clone(), stopped(stop_rx)));
+        let pruner = tokio::spawn(prune_nonces(
+            self.state.gateway.clone(),
+            stopped(stop_rx.clone()),
+        ));
+        let (http_stop_tx, http_stop_rx) = watch::channel(false);
+        let gate = self.connection_gate();
+        tracing::info!(
+            max_connections = gate.max_total(),
+            max_per_peer = gate.max_per_peer(),
+            header_timeout_secs = self.limits.header_timeout.as_secs(),
+            body_timeout_secs = self.body_timeout.as_secs(),
+            "connection limits"
+        );
+        let ops = ops_listener.map(|listener| {
+            let router = self.ops_router();
+            let gate = gate.clone();
+            let limits = self.limits;
+            let stop = stopped(http_stop_rx.clone());
+            tokio::spawn(async move {
+                server::serve(GatedTcpListener::new(listener, gate), router, limits, stop).await
+            })
+        });
         let router = self.router();
-        let shutdown = async move {
+        let main_stop = stopped(http_stop_rx);
+        let limits = self.limits;
+        let main = async move {
+            match self.tls {
+                Some(tls) => {
+                    server::serve(
+                        TlsListener::new(listener, tls, gate),
+                        router,
+                        limits,
+                        main_stop,
+                    )
+                    .await
+                }
+                None => {
+                    server::serve(
+                        GatedTcpListener::new(listener, gate),
+                        router,
+                        limits,
+                        main_stop,
+                    )
+                    .await
+                }
+            }
+        };
+        let signal = async move {
             shutdown.await;
             tracing::info!("shutting down: finishing in-flight requests");
+            let _ = http_stop_tx.send(true);
         };
-        let result = match self.tls {
-            Some(tls) => {
-                axum::serve(TlsListener::new(listener, tls), router)
-                    .with_graceful_shutdown(shutdown)
-                    .await
-            }
-            None => {
-                axum::serve(listener, router)
-                    .with_graceful_shutdown(shutdown)
-                    .await
-            }
+        tokio::join!(main, signal);
+        if let Some(ops) = ops {
+            let _ = ops.await;
         }
-        .context("serving HTTP");
         let _ = stop_tx.send(true);
         let _ = worker.await;
         let _ = pruner.await;
         let _ = metering.await;
-        result
+        Ok(())
     }
 }
 

@@ -87,6 +87,16 @@ pub enum MeteringWindow {
 pub struct Config {
     /// Address to listen on (`KOOGATE_LISTEN`).
     pub listen: SocketAddr,
+    /// Separate listener for the vendor API, `/readyz` and `/metrics` (`KOOGATE_OPS_LISTEN`).
+    pub ops_listen: Option<SocketAddr>,
+    /// Seconds for a request head to arrive; also the keep-alive idle timeout (`KOOGATE_HEADER_TIMEOUT_SECS`).
+    pub header_timeout_secs: u64,
+    /// Seconds for a request body to arrive (`KOOGATE_BODY_TIMEOUT_SECS`).
+    pub body_timeout_secs: u64,
+    /// Most connections open at once (`KOOGATE_MAX_CONNECTIONS`).
+    pub max_connections: usize,
+    /// Connections no single peer address may take (`KOOGATE_CONNECTION_RESERVE`).
+    pub connection_reserve: usize,
     /// Directory for the SQLite database and generated secrets (`KOOGATE_DATA_DIR`).
     pub data_dir: PathBuf,
     /// `sqlite://...` or `postgres://...` (`KOOGATE_DATABASE_URL`); default SQLite in `data_dir`.
@@ -155,6 +165,11 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            ops_listen: None,
+            header_timeout_secs: 10,
+            body_timeout_secs: 10,
+            max_connections: 1024,
+            connection_reserve: 128,
             data_dir: PathBuf::from("koogate-data"),
             database_url: None,
             produce_path: "/produce".to_owned(),
@@ -252,6 +267,13 @@ impl Config {
         let flag = || parse_bool(value).ok_or_else(|| bad("expected true or false"));
         match key {
             "LISTEN" => self.listen = value.parse().map_err(|_| bad("expected host:port"))?,
+            "OPS_LISTEN" => {
+                self.ops_listen = Some(value.parse().map_err(|_| bad("expected host:port"))?)
+            }
+            "HEADER_TIMEOUT_SECS" => self.header_timeout_secs = parse_number(name, value)?,
+            "BODY_TIMEOUT_SECS" => self.body_timeout_secs = parse_number(name, value)?,
+            "MAX_CONNECTIONS" => self.max_connections = parse_number(name, value)?,
+            "CONNECTION_RESERVE" => self.connection_reserve = parse_number(name, value)?,
             "DATA_DIR" => self.data_dir = PathBuf::from(value),
             "DATABASE_URL" => self.database_url = secret(),
             "PRODUCE_PATH" => self.produce_path = value.to_owned(),
@@ -353,6 +375,21 @@ impl Config {
                 "usage windows may be pushed more than 15 minutes after they end; KooGallery expects them within 15 minutes"
             );
         }
+        if self.header_timeout_secs == 0 || self.body_timeout_secs == 0 {
+            return Err(ConfigError::Invalid(
+                "header_timeout_secs and body_timeout_secs must be at least 1".into(),
+            ));
+        }
+        if self.connection_reserve >= self.max_connections {
+            return Err(ConfigError::Invalid(
+                "connection_reserve must be smaller than max_connections".into(),
+            ));
+        }
+        if self.ops_listen == Some(self.listen) {
+            return Err(ConfigError::Invalid(
+                "ops_listen must differ from listen".into(),
+            ));
+        }
         if self.metering_interval_secs == 0 {
             return Err(ConfigError::Invalid(
                 "metering_interval_secs must be at least 1".into(),
@@ -383,6 +420,13 @@ impl Config {
             None => format!("sqlite://{}", self.data_dir.join("koogate.db").display()),
         }
     }
+}
+
+fn parse_number<T: std::str::FromStr>(name: &str, value: &str) -> Result<T, ConfigError> {
+    value.trim().parse().map_err(|_| ConfigError::Env {
+        name: name.to_owned(),
+        message: "expected a whole number".to_owned(),
+    })
 }
 
 fn parse_bool(value: &str) -> Option<bool> {

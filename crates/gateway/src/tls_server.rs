@@ -19,6 +19,8 @@ use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 
+use crate::server::{Admitted, ConnectionGate, Permit};
+
 /// A client that has not finished its handshake by then is dropped. KooGallery's whole call has
 /// a 5 s budget, so anything slower is not KooGallery.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -112,19 +114,23 @@ fn pem_reason(error: &pem::Error) -> &'static str {
     }
 }
 
-/// A TCP listener that hands out TLS streams, for `axum::serve`.
+/// A TCP listener that hands out TLS streams, for `axum::serve` and [`crate::server::serve`].
+/// Connections pass the [`ConnectionGate`] before their handshake, so half-open handshakes count
+/// against the cap like any other connection.
 pub struct TlsListener {
     tcp: TcpListener,
     acceptor: TlsAcceptor,
+    gate: ConnectionGate,
     /// Handshakes in progress. Dropping the listener (at shutdown) aborts them.
-    handshakes: JoinSet<Option<(TlsStream<TcpStream>, SocketAddr)>>,
+    handshakes: JoinSet<Option<(Admitted<TlsStream<TcpStream>>, SocketAddr)>>,
 }
 
 impl TlsListener {
-    pub fn new(tcp: TcpListener, config: Arc<ServerConfig>) -> Self {
+    pub fn new(tcp: TcpListener, config: Arc<ServerConfig>, gate: ConnectionGate) -> Self {
         Self {
             tcp,
             acceptor: TlsAcceptor::from(config),
+            gate,
             handshakes: JoinSet::new(),
         }
     }
@@ -140,7 +146,7 @@ impl std::fmt::Debug for TlsListener {
 }
 
 impl axum::serve::Listener for TlsListener {
-    type Io = TlsStream<TcpStream>;
+    type Io = Admitted<TlsStream<TcpStream>>;
     type Addr = SocketAddr;
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
@@ -150,8 +156,11 @@ impl axum::serve::Listener for TlsListener {
             tokio::select! {
                 accepted = self.tcp.accept() => match accepted {
                     Ok((stream, addr)) => {
-                        let acceptor = self.acceptor.clone();
-                        self.handshakes.spawn(handshake(acceptor, stream, addr));
+                        // Refused: dropping the stream closes it before any handshake work.
+                        if let Ok(permit) = self.gate.admit(addr.ip()) {
+                            let acceptor = self.acceptor.clone();
+                            self.handshakes.spawn(handshake(acceptor, stream, addr, permit));
+                        }
                     }
                     Err(err) => accept_error(err).await,
                 },
@@ -173,9 +182,10 @@ async fn handshake(
     acceptor: TlsAcceptor,
     stream: TcpStream,
     addr: SocketAddr,
-) -> Option<(TlsStream<TcpStream>, SocketAddr)> {
+    permit: Permit,
+) -> Option<(Admitted<TlsStream<TcpStream>>, SocketAddr)> {
     match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-        Ok(Ok(tls)) => Some((tls, addr)),
+        Ok(Ok(tls)) => Some((Admitted::new(tls, permit), addr)),
         Ok(Err(err)) => {
             // Port scanners and plain-HTTP clients end up here; not worth more than debug.
             tracing::debug!(peer = %addr, error = %err, "TLS handshake failed");

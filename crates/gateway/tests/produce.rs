@@ -24,6 +24,8 @@ mod support;
 
 #[path = "produce/bad_input.rs"]
 mod bad_input;
+#[path = "produce/hardening.rs"]
+mod hardening;
 #[path = "produce/hooks.rs"]
 mod hooks;
 #[path = "produce/idempotency.rs"]

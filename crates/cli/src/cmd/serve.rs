@@ -35,6 +35,8 @@ pub fn run(args: ServeArgs) -> CmdResult {
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     super::logging::init();
+    // Before anything opens a file: the connection cap is sized from what this leaves.
+    koogate_gateway::server::raise_fd_limit();
     let mut config = Config::load(args.config.as_deref(), std::env::vars())?;
     let (generated, created) = GeneratedSecrets::load_or_create_for(
         &config.data_dir,

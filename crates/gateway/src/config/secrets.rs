@@ -77,7 +77,7 @@ impl GeneratedSecrets {
             }
             return Ok((secrets, false));
         }
-        std::fs::create_dir_all(data_dir).map_err(err)?;
+        crate::private_files::private_dir(data_dir).map_err(err)?;
         let secrets = Self::generate();
         let text =
             toml::to_string(&secrets).map_err(|e| err(std::io::Error::other(e.to_string())))?;

@@ -26,6 +26,7 @@ use std::sync::Arc;
 
 use koogate_protocol::AccessKey;
 use koogate_protocol::crypto::credential::CredentialCipher;
+use koogate_protocol::messages::Activity;
 use koogate_protocol::signing::scheme_a;
 use tokio::sync::Notify;
 
@@ -52,13 +53,16 @@ pub enum KeyCategory {
 }
 
 impl KeyCategory {
-    /// Unknown or missing activities use the basic key, so their answer is still signed.
-    pub fn of_activity(activity: Option<&str>) -> Self {
+    /// Bodies without one clear activity use the basic key, so their refusal is still signed;
+    /// they are refused after verification, as the parse reads `activity` the same strict way.
+    pub fn of_activity(activity: Option<Activity>) -> Self {
         match activity {
-            Some("refreshLicenseCode" | "updateLicenseCodeStatus" | "releaseLicenseCode") => {
-                Self::LicenseCode
-            }
-            Some("orderNotify") => Self::Notify,
+            Some(
+                Activity::RefreshLicenseCode
+                | Activity::UpdateLicenseCodeStatus
+                | Activity::ReleaseLicenseCode,
+            ) => Self::LicenseCode,
+            Some(Activity::OrderNotify) => Self::Notify,
             _ => Self::Basic,
         }
     }

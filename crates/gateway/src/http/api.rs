@@ -3,7 +3,7 @@
 //! stable `code`; internal details are logged, never returned.
 
 use axum::Json;
-use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
@@ -70,12 +70,32 @@ impl From<crate::store::StoreError> for ApiError {
 pub struct VendorAuth;
 
 impl FromRequestParts<AppState> for VendorAuth {
-    type Rejection = ApiError;
+    type Rejection = AuthRejection;
 
     async fn from_request_parts(
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip())
+            // Without a socket (a router driven in-process) every caller shares one count.
+            .unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
+        let now = std::time::Instant::now();
+        if let Some(wait) = state.auth_limiter.blocked(peer, now) {
+            let mut response = ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_attempts",
+                "too many wrong bearer tokens from this address; try again later",
+            )
+            .into_response();
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(wait.as_secs().max(1)),
+            );
+            return Err(AuthRejection(response));
+        }
         let presented = parts
             .headers
             .get(axum::http::header::AUTHORIZATION)
@@ -86,13 +106,27 @@ impl FromRequestParts<AppState> for VendorAuth {
         if !expected.is_empty() && bool::from(presented.as_bytes().ct_eq(expected)) {
             Ok(Self)
         } else {
-            tracing::warn!("vendor API request refused: missing or wrong bearer token");
-            Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "missing or wrong bearer token",
+            tracing::warn!(%peer, "vendor API request refused: missing or wrong bearer token");
+            state.auth_limiter.failed(peer, now);
+            Err(AuthRejection(
+                ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "unauthorized",
+                    "missing or wrong bearer token",
+                )
+                .into_response(),
             ))
         }
+    }
+}
+
+/// Why [`VendorAuth`] refused: `401`, or `429` with `Retry-After` after too many wrong tokens.
+#[derive(Debug)]
+pub struct AuthRejection(Response);
+
+impl IntoResponse for AuthRejection {
+    fn into_response(self) -> Response {
+        self.0
     }
 }
 

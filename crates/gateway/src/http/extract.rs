@@ -7,6 +7,7 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, Query, Request};
 use axum::response::{IntoResponse, Response};
 use koogate_protocol::AccessKey;
+use koogate_protocol::messages::{Activity, activity_of};
 use koogate_protocol::signing::{VerifyError, scheme_a};
 use serde::Deserialize;
 
@@ -21,7 +22,8 @@ pub struct SignedProduce {
     pub body: Bytes,
     /// The key that verified it; it also signs the answer (`Body-Sign`).
     pub key: AccessKey,
-    pub activity: Option<String>,
+    /// The activity that chose `key`; `None` when the body names no single known activity.
+    pub activity: Option<Activity>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -29,12 +31,6 @@ struct SignatureQuery {
     signature: Option<String>,
     timestamp: Option<String>,
     nonce: Option<String>,
-}
-
-/// Only the field needed to choose the key; parsing proper happens after verification.
-#[derive(Debug, Deserialize)]
-struct ActivityPeek {
-    activity: Option<String>,
 }
 
 impl FromRequest<AppState> for SignedProduce {
@@ -57,12 +53,13 @@ impl FromRequest<AppState> for SignedProduce {
                 return Err(ProduceReply::new(answer, fallback_key).into_response());
             }
         };
-        let activity = serde_json::from_slice::<ActivityPeek>(&body)
-            .ok()
-            .and_then(|p| p.activity);
+        // The same strict reading the parse after verification uses, so the activity that picks
+        // the key is the activity that runs; a body without one clear activity is verified with
+        // the basic key and then refused.
+        let activity = activity_of(&body).ok();
         let key = gateway
             .settings
-            .key_for(KeyCategory::of_activity(activity.as_deref()))
+            .key_for(KeyCategory::of_activity(activity))
             .clone();
         let refuse = |failure: Failure| {
             ProduceReply::new(failure.into_answer(), key.clone()).into_response()
@@ -77,7 +74,7 @@ impl FromRequest<AppState> for SignedProduce {
         if let Err(err) =
             scheme_a::verify(&key, params, &body, now, &gateway.settings.verify_policy)
         {
-            tracing::warn!(activity = activity.as_deref().unwrap_or("?"), reason = %err, "refused production call: authentication failed");
+            tracing::warn!(activity = activity.map_or("?", |a| a.as_str()), reason = %err, "refused production call: authentication failed");
             metrics::counter!("koogate_auth_failures_total", "reason" => reason_label(&err))
                 .increment(1);
             return Err(refuse(Failure::AuthFailed));
@@ -91,7 +88,7 @@ impl FromRequest<AppState> for SignedProduce {
             Ok(true) => {}
             Ok(false) => {
                 tracing::warn!(
-                    activity = activity.as_deref().unwrap_or("?"),
+                    activity = activity.map_or("?", |a| a.as_str()),
                     "refused production call: replayed nonce"
                 );
                 metrics::counter!("koogate_auth_failures_total", "reason" => "replayed_nonce")

@@ -35,7 +35,7 @@ fn answer(response: &KitResponse) -> Response {
     ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
-fn refuse(code: ResultCode, message: &str) -> Response {
+pub(super) fn refuse(code: ResultCode, message: &str) -> Response {
     answer(&KitResponse {
         result_code: code,
         result_msg: Some(message.to_owned()),

@@ -9,7 +9,7 @@ use super::extract::SignedProduce;
 use super::reply::ProduceReply;
 use crate::domain;
 
-#[tracing::instrument(name = "produce", skip_all, fields(activity = signed.activity.as_deref().unwrap_or("?"), sandbox = state.gateway.settings.sandbox))]
+#[tracing::instrument(name = "produce", skip_all, fields(activity = signed.activity.map_or("?", |a| a.as_str()), sandbox = state.gateway.settings.sandbox))]
 pub async fn handle(State(state): State<AppState>, signed: SignedProduce) -> ProduceReply {
     let started = Instant::now();
     let (activity, answer) = domain::dispatch(&state.gateway, &signed.body).await;

@@ -50,6 +50,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Attempts of one operation when SQLite still reports `SQLITE_BUSY` after the busy timeout.
 const BUSY_ATTEMPTS: u32 = 4;
 const MAX_CONNECTIONS: u32 = 8;
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
@@ -66,10 +67,20 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true);
+        let file = options.get_filename();
+        if !is_in_memory(file) {
+            crate::private_files::private_database_file(file)
+                .map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
+        }
         // The pool opens its first connection before returning, so the switch to WAL (which
         // needs a lock the busy timeout cannot wait for) happens before there is any contention.
         let pool = SqlitePoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
+            // A connection that cannot be had (every new one refused while the file cannot be
+            // written) fails the call inside KooGallery's 5 s budget, as 000005, instead of
+            // waiting out sqlx's default 30 s.
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .after_connect(|conn, _| Box::pin(refuse_read_only(conn)))
             .connect_with(options)
             .await?;
         MIGRATOR.run(&pool).await?;
@@ -86,6 +97,33 @@ impl SqliteStore {
         }
         Ok(outcome)
     }
+}
+
+fn is_in_memory(file: &std::path::Path) -> bool {
+    let name = file.to_string_lossy();
+    name.is_empty() || name == ":memory:" || name.contains("mode=memory")
+}
+
+/// Refuses a connection that cannot write. When the database file cannot be opened for writing
+/// (permissions, an immutable file, a read-only mount), SQLite silently opens it read-only; such
+/// a connection would stay in the pool and fail every write long after the cause is gone. A
+/// write that changes nothing (the header's `user_version` set to its own value) tells, once
+/// per new connection; refused, the pool opens a fresh connection on the next acquire instead.
+async fn refuse_read_only(conn: &mut sqlx::SqliteConnection) -> Result<(), sqlx::Error> {
+    let (version,): (i64,) = sqlx::query_as("PRAGMA user_version")
+        .fetch_one(&mut *conn)
+        .await?;
+    // A number read from the database itself; PRAGMA takes no bound parameters.
+    let written = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "PRAGMA user_version = {version}"
+    )))
+    .execute(&mut *conn)
+    .await;
+    if let Err(err) = written {
+        tracing::error!(error = %err, "a new SQLite connection cannot write; discarding it");
+        return Err(err);
+    }
+    Ok(())
 }
 
 /// SQLite's primary result code for a lock it could not get (`SQLITE_BUSY`, `SQLITE_LOCKED`).

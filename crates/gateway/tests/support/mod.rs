@@ -23,6 +23,7 @@ use koogate_gateway::config::{Config, Secret};
 use koogate_gateway::domain::metering::MeteringWorker;
 use koogate_gateway::outbox::Worker;
 use koogate_gateway::secret_box::SecretBox;
+use koogate_gateway::server;
 use koogate_gateway::store::{Instance, InstanceStatus, OutboxEvent, Store};
 use koogate_protocol::AccessKey;
 use koogate_protocol::messages::ProduceResponse;
@@ -210,6 +211,16 @@ impl std::fmt::Debug for TestApp {
     }
 }
 
+impl TestApp {
+    /// The SQLite database file, when the test runs on SQLite.
+    pub fn sqlite_path(&self) -> Option<&std::path::Path> {
+        match &self._db {
+            db::TestDb::Sqlite(path) => Some(path),
+            db::TestDb::Postgres { .. } => None,
+        }
+    }
+}
+
 impl Drop for TestApp {
     fn drop(&mut self) {
         if let Some(shutdown) = self.shutdown.take() {
@@ -285,13 +296,13 @@ pub async fn spawn_app(options: TestOptions) -> TestApp {
     let base_url = format!("http://{}", listener.local_addr().unwrap());
     let router = app.router();
     let (shutdown, stop) = oneshot::channel::<()>();
-    tokio::spawn(async move {
-        axum::serve(listener, router)
-            .with_graceful_shutdown(async move {
-                let _ = stop.await;
-            })
-            .await
-    });
+    // The server loop `serve` uses (timeouts, connection gate, peer addresses), without its
+    // background workers: tests drive those themselves.
+    let listener = server::GatedTcpListener::new(listener, app.connection_gate());
+    let limits = app.serve_limits();
+    tokio::spawn(server::serve(listener, router, limits, async move {
+        let _ = stop.await;
+    }));
 
     TestApp {
         produce_url: format!("{base_url}{}", config.produce_path),

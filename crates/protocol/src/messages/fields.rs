@@ -26,6 +26,9 @@ pub enum ParseError {
     /// No `activity` field (or not a string).
     #[error("missing field `activity`")]
     MissingActivity,
+    /// `activity` appears more than once: which one counts would depend on the parser.
+    #[error("field `activity` appears more than once")]
+    DuplicateActivity,
     /// An `activity` this gateway does not implement.
     #[error("unknown activity `{0}`")]
     UnknownActivity(String),
@@ -93,7 +96,9 @@ impl ParseError {
     pub fn field(&self) -> Option<&str> {
         match self {
             Self::MalformedJson(_) | Self::NotAnObject => None,
-            Self::MissingActivity | Self::UnknownActivity(_) => Some("activity"),
+            Self::MissingActivity | Self::DuplicateActivity | Self::UnknownActivity(_) => {
+                Some("activity")
+            }
             Self::MissingField { field }
             | Self::TooLong { field, .. }
             | Self::TooMany { field, .. }

@@ -149,19 +149,74 @@ impl ProduceRequest {
     }
 }
 
-/// Parses a scheme-A body. Call only after the signature over the same bytes has verified.
+/// Parses a scheme-A body. Call only after the signature over the same bytes has verified,
+/// with the key of [`activity_of`] the same bytes: both read `activity` the same strict way, so
+/// the activity that chose the key is the one executed.
 pub fn parse_produce_request(body: &[u8]) -> Result<ProduceRequest, ParseError> {
-    from_map(&parse_object(body)?)
+    let activity = activity_of(body)?;
+    from_map(activity, &parse_object(body)?)
 }
 
-fn from_map(map: &Map<String, Value>) -> Result<ProduceRequest, ParseError> {
-    let activity = match map.get("activity") {
-        Some(Value::String(name)) if !name.trim().is_empty() => name.trim(),
-        _ => return Err(ParseError::MissingActivity),
+/// The activity a body names, read before its signature is checked because the activity
+/// chooses the key (one key per category, spec saas-v2 §2.1). Strict where a lenient reading
+/// would let one category's key pass a call of another: `activity` must appear once, as a
+/// string spelling an activity exactly (no padding, no case folding). Everything else in the
+/// body is skipped unparsed.
+pub fn activity_of(body: &[u8]) -> Result<Activity, ParseError> {
+    let name = match serde_json::from_slice::<ActivityField>(body) {
+        Ok(ActivityField(Ok(Some(name)))) => name,
+        Ok(ActivityField(Ok(None))) => return Err(ParseError::MissingActivity),
+        Ok(ActivityField(Err(err))) => return Err(err),
+        Err(e) if e.is_data() => return Err(ParseError::NotAnObject),
+        Err(e) => return Err(ParseError::MalformedJson(e.to_string())),
     };
-    let activity: Activity = activity
-        .parse()
-        .map_err(|_| ParseError::UnknownActivity(activity.to_owned()))?;
+    name.parse()
+        .map_err(|_| ParseError::UnknownActivity(name.clone()))
+}
+
+/// The top-level `activity` of an object, or why there is no single one.
+struct ActivityField(Result<Option<String>, ParseError>);
+
+impl<'de> serde::Deserialize<'de> for ActivityField {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(ActivityVisitor)
+    }
+}
+
+struct ActivityVisitor;
+
+impl<'de> serde::de::Visitor<'de> for ActivityVisitor {
+    type Value = ActivityField;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        use serde::de::IgnoredAny;
+        let mut seen = 0_u32;
+        let mut name = None;
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            if key != "activity" {
+                map.next_value::<IgnoredAny>()?;
+                continue;
+            }
+            seen += 1;
+            if let Value::String(value) = map.next_value::<Value>()? {
+                name = name.or(Some(value));
+            }
+        }
+        let found = match (seen, name) {
+            (0, _) => Ok(None),
+            (1, Some(name)) if !name.is_empty() => Ok(Some(name)),
+            (1, _) => Err(ParseError::MissingActivity),
+            _ => Err(ParseError::DuplicateActivity),
+        };
+        Ok(ActivityField(found))
+    }
+}
+
+fn from_map(activity: Activity, map: &Map<String, Value>) -> Result<ProduceRequest, ParseError> {
     let f = Fields::new(map);
     Ok(match activity {
         Activity::NewInstance => ProduceRequest::NewInstance(FromFields::from_fields(&f)?),
@@ -192,7 +247,15 @@ fn from_map(map: &Map<String, Value>) -> Result<ProduceRequest, ParseError> {
 impl<'de> serde::Deserialize<'de> for ProduceRequest {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let map = Map::deserialize(d)?;
-        from_map(&map).map_err(serde::de::Error::custom)
+        let activity = match map.get("activity") {
+            Some(Value::String(name)) => name
+                .parse()
+                .map_err(|_| ParseError::UnknownActivity(name.clone())),
+            _ => Err(ParseError::MissingActivity),
+        };
+        activity
+            .and_then(|activity| from_map(activity, &map))
+            .map_err(serde::de::Error::custom)
     }
 }
 
