@@ -20,6 +20,7 @@ use crate::config::{Config, Secret};
 use crate::domain::hook_effects::{GatewaySink, HookEffects};
 use crate::domain::license_issue::LicenseSigner;
 use crate::domain::metering::MeteringWorker;
+use crate::domain::reconcile::ReconcileWorker;
 use crate::domain::{
     BuiltinProvisioner, Gateway, Marketplace, MarketplaceClients, MeteringSettings, Settings,
 };
@@ -53,6 +54,9 @@ pub struct App {
     pub worker: Worker,
     pub metering: MeteringWorker,
     metering_interval: Duration,
+    pub reconcile: ReconcileWorker,
+    /// `None` with `reconcile_mode = off`: no worker is started.
+    reconcile_interval: Option<Duration>,
     produce_path: String,
     body_limit: usize,
     /// Set when `tls_cert` and `tls_key` are configured: [`App::serve`] then speaks HTTPS.
@@ -113,6 +117,7 @@ impl App {
                     i64::try_from(config.metering_grace_secs).unwrap_or(0),
                 ),
             },
+            reconcile_mode: config.reconcile_mode,
         };
         let marketplace = match options.marketplace {
             Some(marketplace) => marketplace,
@@ -191,11 +196,16 @@ impl App {
             api_token: secret(&config.api_token, "api_token")?,
         };
         let metering = MeteringWorker::new(state.gateway.clone());
+        let reconcile = ReconcileWorker::new(state.gateway.clone());
+        let reconcile_interval = (config.reconcile_mode != crate::config::ReconcileMode::Off)
+            .then(|| Duration::from_secs(config.reconcile_interval_secs));
         Ok(Self {
             state,
             worker,
             metering,
             metering_interval: Duration::from_secs(config.metering_interval_secs),
+            reconcile,
+            reconcile_interval,
             produce_path: config.produce_path.clone(),
             body_limit: config.body_limit,
             tls,
@@ -228,6 +238,13 @@ impl App {
                 .clone()
                 .run(self.metering_interval, stopped(stop_rx.clone())),
         );
+        let reconcile = self.reconcile_interval.map(|interval| {
+            tokio::spawn(
+                self.reconcile
+                    .clone()
+                    .run(interval, stopped(stop_rx.clone())),
+            )
+        });
         let pruner = tokio::spawn(prune_nonces(self.state.gateway.clone(), stopped(stop_rx)));
         let router = self.router();
         let shutdown = async move {
@@ -251,6 +268,9 @@ impl App {
         let _ = worker.await;
         let _ = pruner.await;
         let _ = metering.await;
+        if let Some(reconcile) = reconcile {
+            let _ = reconcile.await;
+        }
         result
     }
 }

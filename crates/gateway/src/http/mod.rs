@@ -7,6 +7,7 @@ pub mod kit;
 pub mod kit_api;
 pub mod ops;
 pub mod produce;
+pub mod reconcile_api;
 pub mod reply;
 pub mod request_id;
 pub mod usage_api;
@@ -44,6 +45,7 @@ pub fn router(state: AppState, produce_path: &str, body_limit: usize) -> Router 
         )
         .route("/api/v1/usage", post(usage_api::report))
         .route("/api/v1/license-key", get(api::license_key))
+        .route("/api/v1/reconciliation", get(reconcile_api::list))
         .route("/api/v1/kit/{kind}", get(kit_api::list))
         .route("/api/v1/events", get(api::list_events))
         .route("/api/v1/events/{id}/redeliver", post(api::redeliver))
