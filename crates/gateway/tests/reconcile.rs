@@ -46,4 +46,5 @@ on_both_backends!(
     an_order_koogallery_does_not_know_is_an_orphan,
     findings_open_once_reopen_and_resolve_in_the_store,
     unreleased_instances_are_paged_by_id,
+    off_mode_runs_no_pass,
 );

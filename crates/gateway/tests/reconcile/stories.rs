@@ -276,6 +276,26 @@ pub async fn an_order_koogallery_does_not_know_is_an_orphan(db: String) {
     let listed = by_instance(&findings(&rig, "").await);
     assert_eq!(listed.get(&bought.healthy), Some(&pair("orphan", "open")));
     assert_eq!(listed.len(), 1, "{listed:?}");
+    // Like the rest of /api/v1, only with the bearer token.
+    let url = format!("{}/api/v1/reconciliation", rig.url);
+    let client = reqwest::Client::new();
+    assert_eq!(client.get(&url).send().await.unwrap().status(), 401);
+    let wrong = client
+        .get(&url)
+        .bearer_auth("not-the-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+}
+
+pub async fn off_mode_runs_no_pass(db: String) {
+    let rig = Rig::start_with(db, false, |c| c.reconcile_mode = ReconcileMode::Off).await;
+    buy(&rig).await;
+    jump_past_both(&rig);
+    let report = reconcile_once(&rig.gateway).await.unwrap();
+    assert_eq!((report.checked, report.opened), (0, 0), "{report:?}");
+    assert!(findings(&rig, "?all=true").await.is_empty());
 }
 
 pub async fn findings_open_once_reopen_and_resolve_in_the_store(db: String) {
