@@ -402,7 +402,7 @@ pub async fn unreleased_instances_are_paged_by_id(db: String) {
             .await
             .fulfilled()
     );
-    let mut expected = vec![bought.unreleased.clone(), bought.unfrozen.clone()];
+    let mut expected = [bought.unreleased.clone(), bought.unfrozen.clone()];
     expected.sort();
     let first = rig.store.list_unreleased_instances("", 1).await.unwrap();
     assert_eq!(
