@@ -20,6 +20,7 @@ use crate::config::{Config, Secret};
 use crate::domain::hook_effects::{GatewaySink, HookEffects};
 use crate::domain::license_issue::LicenseSigner;
 use crate::domain::metering::MeteringWorker;
+use crate::domain::reconcile::ReconcileWorker;
 use crate::domain::{
     BuiltinProvisioner, Gateway, Marketplace, MarketplaceClients, MeteringSettings, Settings,
 };
@@ -55,6 +56,9 @@ pub struct App {
     pub worker: Worker,
     pub metering: MeteringWorker,
     metering_interval: Duration,
+    pub reconcile: ReconcileWorker,
+    /// `None` with `reconcile_mode = off`: no worker is started.
+    reconcile_interval: Option<Duration>,
     produce_path: String,
     body_limit: usize,
     body_timeout: Duration,
@@ -122,6 +126,7 @@ impl App {
                     i64::try_from(config.metering_grace_secs).unwrap_or(0),
                 ),
             },
+            reconcile_mode: config.reconcile_mode,
         };
         let marketplace = match options.marketplace {
             Some(marketplace) => marketplace,
@@ -200,11 +205,16 @@ impl App {
             secret(&config.api_token, "api_token")?,
         );
         let metering = MeteringWorker::new(state.gateway.clone());
+        let reconcile = ReconcileWorker::new(state.gateway.clone());
+        let reconcile_interval = (config.reconcile_mode != crate::config::ReconcileMode::Off)
+            .then(|| Duration::from_secs(config.reconcile_interval_secs));
         Ok(Self {
             state,
             worker,
             metering,
             metering_interval: Duration::from_secs(config.metering_interval_secs),
+            reconcile,
+            reconcile_interval,
             produce_path: config.produce_path.clone(),
             body_limit: config.body_limit,
             body_timeout: Duration::from_secs(config.body_timeout_secs),
@@ -297,6 +307,13 @@ impl App {
                 .clone()
                 .run(self.metering_interval, stopped(stop_rx.clone())),
         );
+        let reconcile = self.reconcile_interval.map(|interval| {
+            tokio::spawn(
+                self.reconcile
+                    .clone()
+                    .run(interval, stopped(stop_rx.clone())),
+            )
+        });
         let pruner = tokio::spawn(prune_nonces(
             self.state.gateway.clone(),
             stopped(stop_rx.clone()),
@@ -357,6 +374,9 @@ impl App {
         let _ = worker.await;
         let _ = pruner.await;
         let _ = metering.await;
+        if let Some(reconcile) = reconcile {
+            let _ = reconcile.await;
+        }
         Ok(())
     }
 }

@@ -81,6 +81,20 @@ pub enum MeteringWindow {
     Day,
 }
 
+/// What the reconciliation pass does with what it finds (see `domain::reconcile`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReconcileMode {
+    /// No pass runs.
+    Off,
+    /// Findings go to the metrics, the log and the vendor API; nothing is changed.
+    #[default]
+    Report,
+    /// As `report`, and a missed expiry freezes, a missed release releases the instance, as
+    /// if KooGallery's call had arrived.
+    Heal,
+}
+
 /// Every setting, after layering. Built by [`Config::load`].
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -151,6 +165,10 @@ pub struct Config {
     pub metering_grace_secs: u64,
     /// Seconds between metering passes (`KOOGATE_METERING_INTERVAL_SECS`).
     pub metering_interval_secs: u64,
+    /// Reconciliation with KooGallery's orders: `off`, `report` or `heal` (`KOOGATE_RECONCILE_MODE`).
+    pub reconcile_mode: ReconcileMode,
+    /// Seconds between reconciliation passes (`KOOGATE_RECONCILE_INTERVAL_SECS`).
+    pub reconcile_interval_secs: u64,
     /// Built-in provisioner: buyer-facing URL template; `{instanceId}` is replaced (`KOOGATE_FRONTEND_URL_TEMPLATE`).
     pub frontend_url_template: String,
     /// Built-in provisioner: admin URL template (`KOOGATE_ADMIN_URL_TEMPLATE`).
@@ -197,6 +215,8 @@ impl Default for Config {
             metering_window: MeteringWindow::Hour,
             metering_grace_secs: 300,
             metering_interval_secs: 60,
+            reconcile_mode: ReconcileMode::Report,
+            reconcile_interval_secs: 3600,
             frontend_url_template: "http://127.0.0.1:8080/app/{instanceId}".to_owned(),
             admin_url_template: None,
             tls_cert: None,
@@ -336,6 +356,20 @@ impl Config {
                     .parse()
                     .map_err(|_| bad("expected a number of seconds"))?
             }
+            "RECONCILE_MODE" => {
+                self.reconcile_mode = match value.trim().to_ascii_lowercase().as_str() {
+                    "off" => ReconcileMode::Off,
+                    "report" => ReconcileMode::Report,
+                    "heal" => ReconcileMode::Heal,
+                    _ => return Err(bad("expected off, report or heal")),
+                }
+            }
+            "RECONCILE_INTERVAL_SECS" => {
+                self.reconcile_interval_secs = value
+                    .trim()
+                    .parse()
+                    .map_err(|_| bad("expected a number of seconds"))?
+            }
             "FRONTEND_URL_TEMPLATE" => self.frontend_url_template = value.to_owned(),
             "ADMIN_URL_TEMPLATE" => self.admin_url_template = text(),
             "TLS_CERT" => self.tls_cert = Some(PathBuf::from(value)),
@@ -393,6 +427,11 @@ impl Config {
         if self.metering_interval_secs == 0 {
             return Err(ConfigError::Invalid(
                 "metering_interval_secs must be at least 1".into(),
+            ));
+        }
+        if self.reconcile_interval_secs == 0 {
+            return Err(ConfigError::Invalid(
+                "reconcile_interval_secs must be at least 1".into(),
             ));
         }
         if self.tls_cert.is_some() != self.tls_key.is_some() {

@@ -16,6 +16,7 @@
 //! | `skew=SECS`, \|SECS\| ≤ 60 | signs every call SECS off | none: the calls themselves must succeed |
 //! | `replay` | after each call, re-sends the exact signed request | refused: HTTP 200, `000001` |
 //! | `tamper-body`, `tamper-signature` | before each call, sends it with one byte flipped after signing | refused: HTTP 200, `000001` |
+//! | `never=ACTIVITY` | never sends that activity's steps (KooGallery gave up on them unseen); the step's order is still placed | none: the vendor must notice by reconciling |
 //!
 //! **Reorder**, precisely: when `newInstance` answers `000004` (provisioning asynchronously) on
 //! its first attempt, the flow's next step is played *before* KooGallery polls `queryInstance`
@@ -76,6 +77,9 @@ pub struct Faults {
     pub replay_nonce: bool,
     /// Flip a byte of each call after signing, and send that first.
     pub tamper: Option<Tamper>,
+    /// Activities whose steps are never sent, while the order book moves on as if they had
+    /// been: a FREEZE at expiry or a release KooGallery stopped retrying before it arrived.
+    pub never_send: Vec<String>,
 }
 
 /// Tags the exchanges a fault added (`ExchangeRecord::fault`).
@@ -123,7 +127,7 @@ pub struct FaultError {
 }
 
 /// The spellings [`Faults::add`] understands, for usage messages.
-pub const SPELLINGS: &str = "duplicate, concurrent=N, reorder, timeout=MS, skew=SECS, replay, tamper-body, tamper-signature";
+pub const SPELLINGS: &str = "duplicate, concurrent=N, reorder, timeout=MS, skew=SECS, replay, tamper-body, tamper-signature, never=ACTIVITY";
 
 impl Faults {
     /// Parses every spec (see [`Faults::add`]).
@@ -136,7 +140,7 @@ impl Faults {
     }
 
     /// Switches on one fault: `duplicate`, `concurrent=N`, `reorder`, `timeout=MS`, `skew=SECS`
-    /// (may be negative), `replay`, `tamper-body` or `tamper-signature`.
+    /// (may be negative), `replay`, `tamper-body`, `tamper-signature` or `never=ACTIVITY`.
     pub fn add(&mut self, spec: &str) -> Result<(), FaultError> {
         let fail = |problem: &str| FaultError {
             spec: spec.to_owned(),
@@ -187,6 +191,16 @@ impl Faults {
                     .ok_or_else(|| fail("the skew must be a non-zero number of seconds"))?;
                 self.clock_skew = Some(skew);
             }
+            ("never", Some(activity)) => {
+                if activity.is_empty() || !activity.chars().all(|c| c.is_ascii_alphabetic()) {
+                    return Err(fail(
+                        "needs an activity name, as in `never=releaseInstance`",
+                    ));
+                }
+                if !self.never_send.iter().any(|a| a == activity) {
+                    self.never_send.push(activity.to_owned());
+                }
+            }
             _ => return Err(fail(&format!("unknown; one of: {SPELLINGS}"))),
         }
         Ok(())
@@ -194,6 +208,11 @@ impl Faults {
 
     pub fn is_empty(&self) -> bool {
         *self == Self::default()
+    }
+
+    /// Whether steps of `activity` are never sent.
+    pub fn never_sends(&self, activity: &str) -> bool {
+        self.never_send.iter().any(|a| a == activity)
     }
 
     /// The skew to sign genuine calls with: only one inside the window (further off, the
@@ -254,6 +273,11 @@ impl Faults {
             };
             lines.push(format!(
                 "tamper-{what}: a copy with one {what} byte flipped must be refused (000001)"
+            ));
+        }
+        for activity in &self.never_send {
+            lines.push(format!(
+                "never={activity}: {activity} is never sent; the vendor must find out by reconciling"
             ));
         }
         lines

@@ -44,12 +44,32 @@ fn bad_spellings_say_why() {
         "timeout=0",
         "skew=0",
         "duplicate=2",
+        "never",
+        "never=",
+        "never=release Instance",
     ] {
         let err = Faults::parse([bad]).unwrap_err();
         assert_eq!(err.spec, bad);
     }
     let both = Faults::parse(["tamper-body", "tamper-signature"]).unwrap_err();
     assert!(both.problem.contains("exclude"), "{both}");
+}
+
+#[test]
+fn never_names_the_activities_left_unsent() {
+    let faults = Faults::parse([
+        "never=releaseInstance",
+        "never=updateInstanceStatus",
+        "never=releaseInstance",
+    ])
+    .unwrap();
+    assert_eq!(
+        faults.never_send,
+        ["releaseInstance", "updateInstanceStatus"]
+    );
+    assert!(faults.never_sends("releaseInstance") && !faults.never_sends("newInstance"));
+    assert_eq!(faults.describe().len(), 2);
+    assert!(!faults.is_empty());
 }
 
 #[test]

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use koogate_protocol::AccessKey;
 use koogate_protocol::messages::order::{OrderInfo, OrderLine};
 use koogate_protocol::messages::usage::{UsagePushRequest, UsagePushResponse};
-use koogate_protocol::result_code::{CbcCode, OpenApiCode};
+use koogate_protocol::result_code::{CbcCode, MktCode, OpenApiCode};
 
 use crate::openapi::{OpenApiClient, OpenApiError, UploadLicense};
 
@@ -29,8 +29,22 @@ impl FetchedOrder {
 
 /// Why an order could not be fetched. KooGallery retries the call, so all of these answer `000005`.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("{0}")]
-pub struct OrderError(pub String);
+#[error("{message}")]
+pub struct OrderError {
+    pub message: String,
+    /// KooGallery answered that it has no such order (or line), rather than failing to answer.
+    pub unknown_order: bool,
+}
+
+impl OrderError {
+    /// A failure that says nothing about whether the order exists.
+    pub fn failed(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            unknown_order: false,
+        }
+    }
+}
 
 /// Why a call the marketplace must accept (upload, usage push) failed, and whether sending it
 /// again later can help.
@@ -110,7 +124,10 @@ impl Marketplace for OpenApiClient {
     ) -> Result<FetchedOrder, OrderError> {
         let fetched = OpenApiClient::query_order(self, order_id, order_line_id)
             .await
-            .map_err(|e| OrderError(e.to_string()))?;
+            .map_err(|e| OrderError {
+                unknown_order: is_unknown_order(&e),
+                message: e.to_string(),
+            })?;
         Ok(FetchedOrder {
             raw: fetched.raw_body,
             info: fetched.order,
@@ -143,6 +160,19 @@ impl Marketplace for OpenApiClient {
                 message: err.to_string(),
             })
     }
+}
+
+/// The spec does not say how the order query answers an order it does not have; the MKT family
+/// has no "order not found" code, and `MKT.0101` "Invalid parameter" is its answer to a
+/// well-formed but unacceptable id (what the simulator answers) \[INFERRED\].
+fn is_unknown_order(err: &OpenApiError) -> bool {
+    matches!(
+        err,
+        OpenApiError::Business {
+            code: OpenApiCode::Mkt(MktCode::InvalidParameter),
+            ..
+        }
+    )
 }
 
 /// Network trouble, throttling and server errors pass; a refusal (bad signature, invalid

@@ -20,6 +20,7 @@ pub mod lifecycle;
 pub mod marketplace;
 pub mod metering;
 pub mod provision;
+pub mod reconcile;
 pub mod replies;
 
 use std::sync::Arc;
@@ -89,6 +90,8 @@ pub struct Settings {
     /// True when a vendor hook provisions instances; false means the built-in provisioner.
     pub hook_configured: bool,
     pub metering: MeteringSettings,
+    /// What the reconciliation pass does with its findings.
+    pub reconcile_mode: crate::config::ReconcileMode,
 }
 
 /// How usage is cut into windows (see [`metering`]).

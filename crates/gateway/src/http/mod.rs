@@ -9,6 +9,7 @@ pub mod kit;
 pub mod kit_api;
 pub mod ops;
 pub mod produce;
+pub mod reconcile_api;
 pub mod reply;
 pub mod request_id;
 pub mod usage_api;
@@ -87,6 +88,7 @@ pub fn router(state: AppState, routes: Routes, guard: guard::BodyGuard) -> Route
             .route("/api/v1/kit/{kind}", get(kit_api::list))
             .route("/api/v1/events", get(api::list_events))
             .route("/api/v1/events/{id}/redeliver", post(api::redeliver))
+            .route("/api/v1/reconciliation", get(reconcile_api::list))
             .route("/readyz", get(ops::readyz))
             .route("/metrics", get(ops::metrics));
     }

@@ -14,6 +14,7 @@ mod commit;
 mod kit;
 mod models;
 mod postgres;
+mod reconcile;
 mod rows;
 mod sqlite;
 mod usage;
@@ -174,6 +175,46 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         filter: &KitFilter,
         limit: i64,
     ) -> StoreResult<Vec<KitRecord>>;
+
+    // ---------------------------------------------------------------------------------------
+    // Reconciliation with KooGallery's order query (`domain::reconcile`)
+
+    /// Up to `limit` instances that are not released, ordered by id, with ids after `after`
+    /// (`""` for the first page).
+    async fn list_unreleased_instances(
+        &self,
+        after: &str,
+        limit: i64,
+    ) -> StoreResult<Vec<Instance>>;
+    /// Records what one pass found for an instance at `now`: a finding not open yet is opened
+    /// (or reopened), an open one is refreshed. Returns the kinds it opened. A concurrent call
+    /// with the same finding opens it once.
+    async fn save_findings(
+        &self,
+        instance_id: &str,
+        findings: &[NewFinding],
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<String>>;
+    /// Marks an open finding healed (and so resolved).
+    async fn heal_finding(
+        &self,
+        instance_id: &str,
+        kind: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// Resolves the open findings last seen before `before` (a complete pass started then and
+    /// did not see them again); returns how many.
+    async fn resolve_unseen_findings(
+        &self,
+        before: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64>;
+    /// Findings, newest first; resolved ones only with `include_resolved`.
+    async fn list_findings(
+        &self,
+        include_resolved: bool,
+        limit: i64,
+    ) -> StoreResult<Vec<ReconcileFinding>>;
 
     /// Cheap liveness check of the connection pool.
     async fn ping(&self) -> StoreResult<()>;

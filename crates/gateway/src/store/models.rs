@@ -368,3 +368,27 @@ pub struct KitRecord {
     pub deleted: bool,
     pub updated_at: DateTime<Utc>,
 }
+
+/// One reconciliation finding to record for an instance (see `domain::reconcile`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewFinding {
+    /// `missed_expiry`, `missed_release`, ...
+    pub kind: String,
+    /// The finding's data, JSON.
+    pub detail: String,
+}
+
+/// A stored reconciliation finding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReconcileFinding {
+    pub instance_id: String,
+    pub kind: String,
+    pub detail: String,
+    /// When it was first seen (or seen again after it had been resolved).
+    pub first_seen_at: DateTime<Utc>,
+    pub last_seen_at: DateTime<Utc>,
+    /// When koogate applied the missed call itself (`reconcile_mode = heal`).
+    pub healed_at: Option<DateTime<Utc>>,
+    /// When it stopped being true (healed, or the two sides agree again).
+    pub resolved_at: Option<DateTime<Utc>>,
+}

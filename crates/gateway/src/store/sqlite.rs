@@ -31,12 +31,14 @@ use super::rows::{
     instance_columns, non_negative, to_ms,
 };
 use super::{
-    Commit, CommitOutcome, Instance, KitFilter, KitKind, KitRecord, KitWrite, NewUsageEvent,
-    OrderRecord, OutboxEvent, OutboxStats, RecordUsageOutcome, Store, StoreError, StoreResult,
-    StoredResponse, UsageGroup, UsageSettlement, UsageTotal, UsageWindow,
+    Commit, CommitOutcome, Instance, KitFilter, KitKind, KitRecord, KitWrite, NewFinding,
+    NewUsageEvent, OrderRecord, OutboxEvent, OutboxStats, ReconcileFinding, RecordUsageOutcome,
+    Store, StoreError, StoreResult, StoredResponse, UsageGroup, UsageSettlement, UsageTotal,
+    UsageWindow,
 };
 
 mod kit;
+mod reconcile;
 mod steps;
 mod usage;
 
@@ -497,6 +499,53 @@ impl Store for SqliteStore {
         limit: i64,
     ) -> StoreResult<Vec<KitRecord>> {
         kit::list_kit_records(&self.pool, kind, filter, limit).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list_unreleased_instances(
+        &self,
+        after: &str,
+        limit: i64,
+    ) -> StoreResult<Vec<Instance>> {
+        reconcile::list_unreleased_instances(&self.pool, after, limit).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn save_findings(
+        &self,
+        instance_id: &str,
+        findings: &[NewFinding],
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<String>> {
+        retry_busy(|| reconcile::save_findings(&self.pool, instance_id, findings, now)).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn heal_finding(
+        &self,
+        instance_id: &str,
+        kind: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        retry_busy(|| reconcile::heal_finding(&self.pool, instance_id, kind, now)).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn resolve_unseen_findings(
+        &self,
+        before: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        retry_busy(|| reconcile::resolve_unseen_findings(&self.pool, before, now)).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list_findings(
+        &self,
+        include_resolved: bool,
+        limit: i64,
+    ) -> StoreResult<Vec<ReconcileFinding>> {
+        reconcile::list_findings(&self.pool, include_resolved, limit).await
     }
 
     #[tracing::instrument(skip_all)]

@@ -17,6 +17,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use koogate_gateway::app::{App, Options};
 use koogate_gateway::clock::ManualClock;
 use koogate_gateway::config::{Config, Secret};
+use koogate_gateway::domain::Gateway;
 use koogate_gateway::secret_box::SecretBox;
 use koogate_gateway::store::Store;
 use koogate_protocol::AccessKey;
@@ -139,6 +140,9 @@ pub struct Rig {
     pub url: String,
     pub store: Arc<dyn Store>,
     pub refusals: Arc<Mutex<Refusals>>,
+    /// For calling domain passes directly (the reconciliation tests).
+    #[allow(dead_code)] // not every test binary sharing this harness uses it
+    pub gateway: Arc<Gateway>,
     http: reqwest::Client,
 }
 
@@ -146,6 +150,15 @@ impl Rig {
     /// A gateway on `database_url`; with `hook`, a vendor hook is configured, so instances
     /// wait in `provisioning` (the outbox worker is not run: nobody answers the hook).
     pub async fn start(database_url: String, hook: bool) -> Self {
+        Self::start_with(database_url, hook, |_| {}).await
+    }
+
+    /// As [`Rig::start`], with `configure` adjusting the gateway's config first.
+    pub async fn start_with(
+        database_url: String,
+        hook: bool,
+        configure: impl FnOnce(&mut Config),
+    ) -> Self {
         let gateway_clock = ManualClock::new(start_time());
         let follower = gateway_clock.clone();
         let clock = SimClock::new(start_time()).on_change(move |t| follower.set(t));
@@ -163,7 +176,7 @@ impl Rig {
         })
         .await
         .unwrap();
-        let config = Config {
+        let mut config = Config {
             data_dir: std::env::temp_dir(),
             database_url: Some(Secret::new(database_url)),
             access_key: Some(Secret::new(KEY)),
@@ -176,6 +189,7 @@ impl Rig {
             sk: Some(Secret::new(sim.sk().expose())),
             ..Config::default()
         };
+        configure(&mut config);
         let options = Options {
             clock: Arc::new(gateway_clock),
             metrics: None,
@@ -184,6 +198,7 @@ impl Rig {
         };
         let app = App::build(&config, options).await.unwrap();
         let store = app.state.gateway.store.clone();
+        let gateway = app.state.gateway.clone();
         let watch = Watch {
             store: store.clone(),
             refusals: Arc::default(),
@@ -198,6 +213,7 @@ impl Rig {
             url: format!("http://{addr}"),
             store,
             refusals,
+            gateway,
             http: reqwest::Client::new(),
         }
     }

@@ -27,6 +27,9 @@ pub struct StepReport {
     pub exhausted: Option<Exhausted>,
     /// The seller-center message opened for this step, if any attempt failed.
     pub message: Option<u64>,
+    /// The step was deliberately not sent (the `never=ACTIVITY` fault).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub never_sent: bool,
     /// `getLicenseAsync` only, when the engine looks for uploads: whether the license arrived.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub license_upload: Option<LicenseUploadCheck>,

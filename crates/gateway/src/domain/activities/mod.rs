@@ -9,6 +9,8 @@ mod update;
 
 use koogate_protocol::messages::{ProduceRequest, ProduceResponse, parse_produce_request};
 
+pub use update::{MissedCall, apply_missed};
+
 use super::Gateway;
 use super::replies::{Answer, Failure};
 

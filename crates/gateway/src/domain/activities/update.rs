@@ -104,6 +104,49 @@ pub async fn release(gw: &Gateway, req: &ReleaseInstance) -> Result<Answer, Fail
     }
 }
 
+/// A call KooGallery should have made but never did (see `domain::reconcile`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MissedCall {
+    /// `updateInstanceStatus` FREEZE at expiry.
+    Freeze,
+    /// `releaseInstance` at the end of the freeze period.
+    Release,
+}
+
+/// Applies a missed call as if KooGallery had sent it: the same state change and event type
+/// through the same commit, idempotent on the instance's state like the real call, so a late
+/// real call afterwards changes nothing and is answered `000000`. The event's `data.source` is
+/// `reconciliation`, so the vendor can tell who decided it.
+pub async fn apply_missed(
+    gw: &Gateway,
+    instance_id: &str,
+    call: MissedCall,
+) -> Result<(), Failure> {
+    let (transition, event_kind, data) = match call {
+        MissedCall::Freeze => (
+            Transition::Freeze,
+            kind::FROZEN,
+            json!({"source": "reconciliation"}),
+        ),
+        MissedCall::Release => (
+            Transition::Release,
+            kind::RELEASED,
+            json!({"orderId": null, "orderLineId": null, "reason": "expired", "source": "reconciliation"}),
+        ),
+    };
+    update(gw, instance_id, None, None, |instance, now| {
+        Ok(transition_change(
+            instance,
+            transition,
+            event_kind,
+            data.clone(),
+            now,
+        ))
+    })
+    .await
+    .map(|_answer| ())
+}
+
 pub async fn upgrade(gw: &Gateway, req: &UpgradeInstance) -> Result<Answer, Failure> {
     let key = format!(
         "upgradeInstance:{}:{}",
