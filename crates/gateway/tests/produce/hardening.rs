@@ -356,3 +356,84 @@ async fn concurrent_queries(app: &std::sync::Arc<TestApp>, tag: &str) -> Vec<Rep
     }
     calls.join_all().await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ops_listener_takes_the_vendor_api_readyz_and_metrics_off_the_public_one() {
+    use koogate_gateway::app::{App, Options};
+    use koogate_gateway::config::{Config, Secret};
+    let dir = std::env::temp_dir().join(format!("koogate-ops-{}", uuid::Uuid::new_v4().simple()));
+    let config = Config {
+        data_dir: dir.clone(),
+        access_key: Some(Secret::new("ops-test-key")),
+        api_token: Some(Secret::new("ops-test-token")),
+        master_key: Some(Secret::new(
+            koogate_gateway::secret_box::SecretBox::generate_key(),
+        )),
+        // Never called here: no production call gets as far as an order query.
+        openapi_url: Some(crate::support::closed_port_url()),
+        ak: Some("ak".to_owned()),
+        sk: Some(Secret::new("sk")),
+        ..Config::default()
+    };
+    let options = Options {
+        clock: std::sync::Arc::new(koogate_gateway::clock::SystemClock),
+        metrics: None,
+        sandbox: false,
+        marketplace: None,
+    };
+    let app = App::build(&config, options).await.unwrap();
+    let public = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let ops = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let (public_url, ops_url) = (
+        format!("http://{}", public.local_addr().unwrap()),
+        format!("http://{}", ops.local_addr().unwrap()),
+    );
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.with_ops_listener(ops).serve(public, async move {
+        let _ = stopped.await;
+    }));
+    let http = reqwest::Client::new();
+    let status = |url: String| {
+        let http = http.clone();
+        async move {
+            http.get(url)
+                .bearer_auth("ops-test-token")
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    for path in ["/api/v1/instances", "/readyz", "/metrics"] {
+        assert_eq!(
+            status(format!("{public_url}{path}")).await,
+            404,
+            "{path} on the public listener"
+        );
+        assert_eq!(
+            status(format!("{ops_url}{path}")).await,
+            200,
+            "{path} on the ops listener"
+        );
+    }
+    assert_eq!(status(format!("{public_url}/healthz")).await, 200);
+    // The production interface stays on the public listener only.
+    let produce = http
+        .post(format!("{public_url}/produce"))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(produce.status(), 200);
+    let produce = http
+        .post(format!("{ops_url}/produce"))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(produce.status(), 404);
+    stop.send(()).unwrap();
+    server.await.unwrap().unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+}

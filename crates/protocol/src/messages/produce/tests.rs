@@ -126,3 +126,53 @@ fn every_error_maps_to_000002() {
         assert_eq!(err.result_code(), crate::ResultCode::InvalidParameter);
     }
 }
+
+#[test]
+fn activity_is_read_strictly_because_it_chooses_the_key() {
+    use super::activity_of;
+    let ok = br#"{"instanceId":"i","activity":"orderNotify","x":{"activity":"newInstance"}}"#;
+    assert_eq!(activity_of(ok).unwrap(), Activity::OrderNotify);
+    // A nested `activity` is not the request's.
+    let cases: [(&[u8], ParseError); 8] = [
+        (
+            br#"{"activity":" orderNotify"}"#,
+            ParseError::UnknownActivity(" orderNotify".into()),
+        ),
+        (
+            br#"{"activity":"orderNotify\n"}"#,
+            ParseError::UnknownActivity("orderNotify\n".into()),
+        ),
+        (
+            br#"{"activity":"ordernotify"}"#,
+            ParseError::UnknownActivity("ordernotify".into()),
+        ),
+        (
+            br#"{"activity":"queryInstance","activity":"orderNotify"}"#,
+            ParseError::DuplicateActivity,
+        ),
+        (
+            br#"{"activity":"queryInstance","activ\u0069ty":"orderNotify"}"#,
+            ParseError::DuplicateActivity,
+        ),
+        (
+            br#"{"activity":7,"activity":"orderNotify"}"#,
+            ParseError::DuplicateActivity,
+        ),
+        (br#"{"activity":""}"#, ParseError::MissingActivity),
+        (br#"[{"activity":"orderNotify"}]"#, ParseError::NotAnObject),
+    ];
+    for (body, expected) in cases {
+        assert_eq!(
+            activity_of(body).unwrap_err(),
+            expected,
+            "{}",
+            String::from_utf8_lossy(body)
+        );
+        // The full parse refuses exactly the same bodies.
+        assert!(parse_produce_request(body).is_err());
+    }
+    assert!(matches!(
+        activity_of(b"{\"activity\":"),
+        Err(ParseError::MalformedJson(_))
+    ));
+}
