@@ -18,6 +18,7 @@ use tokio::sync::{Notify, watch};
 use crate::clock::SharedClock;
 use crate::config::{Config, Secret};
 use crate::domain::hook_effects::{GatewaySink, HookEffects};
+use crate::domain::lease::{self, Leases};
 use crate::domain::license_issue::LicenseSigner;
 use crate::domain::metering::MeteringWorker;
 use crate::domain::{
@@ -52,6 +53,8 @@ pub struct App {
     pub state: AppState,
     pub worker: Worker,
     pub metering: MeteringWorker,
+    /// This replica's scheduler leases (one holder id per process).
+    pub leases: Leases,
     metering_interval: Duration,
     produce_path: String,
     body_limit: usize,
@@ -190,11 +193,13 @@ impl App {
             metrics: options.metrics,
             api_token: secret(&config.api_token, "api_token")?,
         };
-        let metering = MeteringWorker::new(state.gateway.clone());
+        let leases = Leases::new(state.gateway.store.clone(), options.clock.clone());
+        let metering = MeteringWorker::new(state.gateway.clone(), leases.clone());
         Ok(Self {
             state,
             worker,
             metering,
+            leases,
             metering_interval: Duration::from_secs(config.metering_interval_secs),
             produce_path: config.produce_path.clone(),
             body_limit: config.body_limit,
@@ -228,7 +233,11 @@ impl App {
                 .clone()
                 .run(self.metering_interval, stopped(stop_rx.clone())),
         );
-        let pruner = tokio::spawn(prune_nonces(self.state.gateway.clone(), stopped(stop_rx)));
+        let pruner = tokio::spawn(prune_nonces(
+            self.state.gateway.clone(),
+            self.leases.clone(),
+            stopped(stop_rx),
+        ));
         let router = self.router();
         let shutdown = async move {
             shutdown.await;
@@ -306,18 +315,29 @@ fn open_api_client_with_timeout(
     OpenApiClient::new(open_api, clock).context("building the open-API client")
 }
 
-async fn prune_nonces(gateway: Arc<Gateway>, stop: impl Future<Output = ()>) {
+/// Every [`NONCE_PRUNE_EVERY`], on the replica holding the pruning lease: one `DELETE` of the
+/// shared nonce table is enough, and each replica running it would only contend for the rows.
+async fn prune_nonces(gateway: Arc<Gateway>, leases: Leases, stop: impl Future<Output = ()>) {
     tokio::pin!(stop);
-    let keep = chrono::Duration::milliseconds(2 * scheme_a::WINDOW_MS);
+    let ttl = lease::lease_ttl(NONCE_PRUNE_EVERY);
     loop {
         tokio::select! {
             () = &mut stop => return,
             () = tokio::time::sleep(NONCE_PRUNE_EVERY) => {}
         }
-        match gateway.store.prune_nonces(gateway.clock.now() - keep).await {
-            Ok(n) if n > 0 => tracing::debug!(pruned = n, "pruned old nonces"),
-            Ok(_) => {}
-            Err(err) => tracing::warn!(error = %err, "cannot prune nonces"),
-        }
+        leases
+            .run_leased(lease::NONCE_PRUNING, ttl, || prune_nonces_once(&gateway))
+            .await;
+    }
+}
+
+/// Forgets nonces older than twice the replay window: a replay older than that is refused by
+/// its timestamp already.
+async fn prune_nonces_once(gateway: &Gateway) {
+    let keep = chrono::Duration::milliseconds(2 * scheme_a::WINDOW_MS);
+    match gateway.store.prune_nonces(gateway.clock.now() - keep).await {
+        Ok(n) if n > 0 => tracing::debug!(pruned = n, "pruned old nonces"),
+        Ok(_) => {}
+        Err(err) => tracing::warn!(error = %err, "cannot prune nonces"),
     }
 }
