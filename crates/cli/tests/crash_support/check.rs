@@ -555,6 +555,7 @@ pub fn check_events(
 #[derive(Debug, Default)]
 pub struct Figures {
     pub backend: String,
+    pub replicas: usize,
     pub clients: usize,
     pub calls: usize,
     pub answered: usize,
@@ -577,6 +578,8 @@ pub struct Figures {
     pub deliveries: usize,
     pub redeliveries: usize,
     pub kill_times: Vec<f64>,
+    /// Which replica each kill hit (with several).
+    pub killed_replicas: Vec<usize>,
     pub final_repeats: usize,
     pub load_secs: f64,
     pub drain_secs: f64,
@@ -636,14 +639,23 @@ impl Figures {
 
 impl std::fmt::Display for Figures {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let kills: Vec<String> = self.kill_times.iter().map(|t| format!("{t:.1}s")).collect();
+        let kills: Vec<String> = self
+            .kill_times
+            .iter()
+            .enumerate()
+            .map(|(i, t)| match self.killed_replicas.get(i) {
+                Some(r) if self.replicas > 1 => format!("{t:.1}s replica-{r}"),
+                _ => format!("{t:.1}s"),
+            })
+            .collect();
         write!(
             f,
-            "crash test [{}]: {} clients, {} calls ({} answered, {} acknowledged, {} of them before a later kill -9; \
+            "crash test [{}]: {} replica(s), {} clients, {} calls ({} answered, {} acknowledged, {} of them before a later kill -9; \
              {} without answer ({} of them in flight at a kill, {} newInstance of them committed all the same), {} answered 000005; {} exact duplicates, {} concurrent resends, {} cross-client repeats); \
              {} kill -9 at [{}] plus one after the load; {} purchases, {} instances, {} events, {} webhook deliveries \
              ({} redeliveries); {} final repeats byte-identical checked; load {:.1}s, outbox drained after {:.1}s, total {:.1}s",
             self.backend,
+            self.replicas,
             self.clients,
             self.calls,
             self.answered,
