@@ -223,6 +223,10 @@ impl App {
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
+        tracing::info!(
+            lease_holder = self.leases.holder(),
+            "background jobs run here while this replica holds their scheduler lease"
+        );
         let (stop_tx, stop_rx) = watch::channel(false);
         let stopped = |mut rx: watch::Receiver<bool>| async move {
             let _ = rx.wait_for(|stop| *stop).await;
@@ -322,13 +326,14 @@ async fn prune_nonces(gateway: Arc<Gateway>, leases: Leases, stop: impl Future<O
     let ttl = lease::lease_ttl(NONCE_PRUNE_EVERY);
     loop {
         tokio::select! {
-            () = &mut stop => return,
+            () = &mut stop => break,
             () = tokio::time::sleep(NONCE_PRUNE_EVERY) => {}
         }
         leases
             .run_leased(lease::NONCE_PRUNING, ttl, || prune_nonces_once(&gateway))
             .await;
     }
+    leases.release(lease::NONCE_PRUNING).await;
 }
 
 /// Forgets nonces older than twice the replay window: a replay older than that is refused by

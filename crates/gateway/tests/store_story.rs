@@ -1039,6 +1039,7 @@ stories!(
     concurrent_identical_kit_writes_change_once,
     concurrent_kit_writes_in_opposite_orders_all_apply,
     a_lease_has_one_holder_until_it_expires,
+    a_released_lease_is_free_at_once,
     replicas_racing_for_a_lease_get_one_winner,
     only_the_lease_holder_runs_a_pass,
     the_release_time_survives_later_writes,

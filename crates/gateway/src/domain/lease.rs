@@ -4,8 +4,9 @@
 //! Each replica makes one [`Leases`] at start, with a random holder id. A job calls
 //! `run_leased(name, ttl, || pass())` every interval, on every replica; the store's lease row for
 //! `name` ([`Store::acquire_lease`]) lets exactly one holder through. The holder renews the lease
-//! each time it runs a pass, so it keeps the job for as long as it lives; when it crashes or stops
-//! it no longer renews, and another replica takes over once the lease has expired.
+//! each time it runs a pass, so it keeps the job for as long as it lives; a job that stops cleanly
+//! gives its lease up ([`Leases::release`]), and one that crashes no longer renews it, so another
+//! replica takes over on its next pass, or once the lease has expired.
 //!
 //! Choosing `ttl` (see [`lease_ttl`]): longer than the job's interval, or the holder loses the
 //! lease between its own passes and the job wanders between replicas; short enough that a dead
@@ -86,6 +87,14 @@ impl Leases {
                 tracing::warn!(lease = name, error = %err, "cannot take the lease; pass skipped");
                 None
             }
+        }
+    }
+
+    /// Gives up the lease `name` if this replica holds it: a job calls it when it stops cleanly,
+    /// so that another replica takes the job over on its next pass rather than after the ttl.
+    pub async fn release(&self, name: &str) {
+        if let Err(err) = self.store.release_lease(name, &self.holder).await {
+            tracing::warn!(lease = name, error = %err, "cannot give up the lease; it expires");
         }
     }
 }

@@ -329,10 +329,11 @@ impl MeteringWorker {
                 tracing::error!(error = %err, "metering pass failed; the next pass runs as usual");
             }
             tokio::select! {
-                () = &mut stop => return,
+                () = &mut stop => break,
                 () = tokio::time::sleep(interval) => {}
             }
         }
+        self.leases.release(lease::METERING).await;
     }
 
     async fn close_ended(&self) -> crate::store::StoreResult<usize> {

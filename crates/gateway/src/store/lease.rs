@@ -10,3 +10,6 @@ pub(super) const ACQUIRE_LEASE: &str = "INSERT INTO scheduler_leases (name, hold
      SET holder = excluded.holder, expires_at_ms = excluded.expires_at_ms \
      WHERE scheduler_leases.expires_at_ms <= $4 OR scheduler_leases.holder = excluded.holder \
      RETURNING holder";
+
+pub(super) const RELEASE_LEASE: &str =
+    "DELETE FROM scheduler_leases WHERE name = $1 AND holder = $2";

@@ -189,6 +189,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         now: DateTime<Utc>,
         ttl: chrono::Duration,
     ) -> StoreResult<bool>;
+    /// Gives up the lease `name` if `holder` has it (a replica stopping cleanly), so another
+    /// replica can take it at once instead of waiting for it to expire.
+    async fn release_lease(&self, name: &str, holder: &str) -> StoreResult<()>;
 
     /// Cheap liveness check of the connection pool.
     async fn ping(&self) -> StoreResult<()>;

@@ -195,6 +195,19 @@ impl Store for SqliteStore {
     }
 
     #[tracing::instrument(skip_all)]
+    async fn release_lease(&self, name: &str, holder: &str) -> StoreResult<()> {
+        retry_busy(|| async {
+            sqlx::query(super::lease::RELEASE_LEASE)
+                .bind(name)
+                .bind(holder)
+                .execute(&self.pool)
+                .await?;
+            Ok(())
+        })
+        .await
+    }
+
+    #[tracing::instrument(skip_all)]
     async fn prune_nonces(&self, before: DateTime<Utc>) -> StoreResult<u64> {
         retry_busy(|| async {
             let done = sqlx::query("DELETE FROM nonces WHERE seen_at_ms < $1")

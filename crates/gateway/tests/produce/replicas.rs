@@ -67,6 +67,41 @@ async fn only_one_replica_runs_each_metering_pass_postgres() {
     only_one_replica_runs_each_metering_pass(spawn_app(options).await).await;
 }
 
+async fn a_stopping_replica_hands_the_metering_over_at_once(app: TestApp) {
+    let other = MeteringWorker::new(
+        app.gateway.clone(),
+        Leases::new(app.store.clone(), Arc::new(app.clock.clone())),
+    );
+    // The other replica runs its first pass (taking the lease for three hours) and stops.
+    other
+        .clone()
+        .run(std::time::Duration::from_secs(3600), async {})
+        .await;
+    // Its lease was given up: this replica runs the next pass, the clock unmoved.
+    assert_eq!(
+        app.metering.run_leased(Duration::minutes(3)).await,
+        Some(MeteringPass::default())
+    );
+    assert_eq!(other.run_leased(Duration::minutes(3)).await, None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopping_replica_hands_the_metering_over_at_once_sqlite() {
+    a_stopping_replica_hands_the_metering_over_at_once(spawn_app(TestOptions::default()).await)
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopping_replica_hands_the_metering_over_at_once_postgres() {
+    let Some(options) = TestOptions::on(
+        Backend::Postgres,
+        "a_stopping_replica_hands_the_metering_over_at_once",
+    ) else {
+        return;
+    };
+    a_stopping_replica_hands_the_metering_over_at_once(spawn_app(options).await).await;
+}
+
 async fn a_window_closed_twice_is_billed_once(app: TestApp) {
     let id = metered_instance(&app).await;
     app.advance(Duration::minutes(20));

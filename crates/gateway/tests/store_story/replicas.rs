@@ -32,6 +32,20 @@ pub async fn a_lease_has_one_holder_until_it_expires(store: Arc<dyn Store>) {
     assert!(acquire(&store, "metering", "b", 20 + TTL + 1).await);
 }
 
+pub async fn a_released_lease_is_free_at_once(store: Arc<dyn Store>) {
+    assert!(acquire(&store, "metering", "a", 0).await);
+    // Only the holder can give it up.
+    store.release_lease("metering", "b").await.unwrap();
+    assert!(!acquire(&store, "metering", "b", 1).await);
+    store.release_lease("metering", "a").await.unwrap();
+    assert!(
+        acquire(&store, "metering", "b", 1).await,
+        "free long before it would expire"
+    );
+    // Releasing a lease nobody holds is harmless.
+    store.release_lease("nobody-holds-this", "a").await.unwrap();
+}
+
 pub async fn replicas_racing_for_a_lease_get_one_winner(store: Arc<dyn Store>) {
     for round in 0..3 {
         // Each round starts after the previous round's lease has expired.
