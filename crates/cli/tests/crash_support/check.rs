@@ -572,6 +572,10 @@ pub struct Figures {
     pub exact_duplicates: usize,
     pub concurrent_resends: usize,
     pub cross_repeats: usize,
+    /// Calls answered more than once during the load (a duplicate, a resend, a repeat), and how
+    /// many of them were answered by more than one replica.
+    pub repeated_calls: usize,
+    pub repeated_on_several_replicas: usize,
     pub purchases: usize,
     pub instances: usize,
     pub events: usize,
@@ -603,6 +607,18 @@ impl Figures {
             })
             .count();
         self.calls = journal.len();
+        let mut answered_by: HashMap<&str, Vec<usize>> = HashMap::new();
+        for r in journal {
+            if let (Some(identity), Outcome::Answered { .. }) = (&r.identity, &r.outcome) {
+                answered_by.entry(identity).or_default().push(r.replica);
+            }
+        }
+        let repeated: Vec<&Vec<usize>> = answered_by.values().filter(|r| r.len() > 1).collect();
+        self.repeated_calls = repeated.len();
+        self.repeated_on_several_replicas = repeated
+            .iter()
+            .filter(|replicas| replicas.iter().any(|r| *r != replicas[0]))
+            .count();
         for r in journal {
             match &r.outcome {
                 Outcome::Answered { code, .. } => {
@@ -651,7 +667,7 @@ impl std::fmt::Display for Figures {
         write!(
             f,
             "crash test [{}]: {} replica(s), {} clients, {} calls ({} answered, {} acknowledged, {} of them before a later kill -9; \
-             {} without answer ({} of them in flight at a kill, {} newInstance of them committed all the same), {} answered 000005; {} exact duplicates, {} concurrent resends, {} cross-client repeats); \
+             {} without answer ({} of them in flight at a kill, {} newInstance of them committed all the same), {} answered 000005; {} exact duplicates, {} concurrent resends, {} cross-client repeats; {} of {} calls answered more than once were answered by several replicas); \
              {} kill -9 at [{}] plus one after the load; {} purchases, {} instances, {} events, {} webhook deliveries \
              ({} redeliveries); {} final repeats byte-identical checked; load {:.1}s, outbox drained after {:.1}s, total {:.1}s",
             self.backend,
@@ -668,6 +684,8 @@ impl std::fmt::Display for Figures {
             self.exact_duplicates,
             self.concurrent_resends,
             self.cross_repeats,
+            self.repeated_on_several_replicas,
+            self.repeated_calls,
             self.kill_times.len(),
             kills.join(", "),
             self.purchases,

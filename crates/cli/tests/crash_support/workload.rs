@@ -98,6 +98,8 @@ pub struct CallRecord {
     pub kind: CallKind,
     pub request: Vec<u8>,
     pub outcome: Outcome,
+    /// Which replica the call went to (index into [`Target::bases`]).
+    pub replica: usize,
     pub sent_at: Duration,
     pub done_at: Duration,
     /// Kills so far when the answer arrived.
@@ -135,12 +137,21 @@ impl Target {
     }
 
     /// The replica for the next call.
+    fn next_replica(&self) -> usize {
+        self.next.fetch_add(1, Ordering::Relaxed) % self.bases.len()
+    }
+
     fn base(&self) -> &str {
-        &self.bases[self.next.fetch_add(1, Ordering::Relaxed) % self.bases.len()]
+        &self.bases[self.next_replica()]
     }
 
     /// One production-interface call, signed now with a fresh nonce, to the next replica.
     pub async fn produce(&self, body: &[u8]) -> Outcome {
+        self.produce_on(self.next_replica(), body).await
+    }
+
+    /// [`Target::produce`] to replica `replica`.
+    pub async fn produce_on(&self, replica: usize, body: &[u8]) -> Outcome {
         // The signing timestamp is the wall clock's, as KooGallery's is.
         let timestamp = SystemClock.now_ms().to_string();
         let nonce = uuid::Uuid::new_v4()
@@ -150,7 +161,7 @@ impl Target {
         let signature = scheme_a::sign(&self.key, &timestamp, &nonce, body);
         let url = format!(
             "{}/produce?signature={signature}&timestamp={timestamp}&nonce={nonce}",
-            self.base()
+            self.bases[replica]
         );
         let sent = self
             .http
@@ -299,7 +310,8 @@ impl Run {
         body: Vec<u8>,
     ) -> Outcome {
         let sent_at = self.elapsed();
-        let outcome = self.target.produce(&body).await;
+        let replica = self.target.next_replica();
+        let outcome = self.target.produce_on(replica, &body).await;
         let done_at = self.elapsed();
         if matches!(outcome, Outcome::Answered { .. }) {
             self.answered.fetch_add(1, Ordering::SeqCst);
@@ -312,6 +324,7 @@ impl Run {
             kind,
             request: body,
             outcome: outcome.clone(),
+            replica,
             sent_at,
             done_at,
             kills_at_done: self.kills.load(Ordering::SeqCst),
