@@ -35,10 +35,10 @@
 //! KOOGATE_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test cargo test -p koogate --test crash
 //! ```
 //!
-//! Without `KOOGATE_TEST_DATABASE_URL` the PostgreSQL variant prints a loud SKIPPED line and
-//! passes; with it set, an unreachable server fails it. `KOOGATE_CRASH_SEED` repeats a run's
-//! random choices (not its timing). Each variant takes about 80 s (they run in parallel), most
-//! of it waiting: an event in flight at a kill is redelivered only when the crashed worker's
+//! Without `KOOGATE_TEST_DATABASE_URL` the PostgreSQL variants print a loud SKIPPED line and
+//! pass; with it set, an unreachable server fails them. `KOOGATE_CRASH_SEED` repeats a run's
+//! random choices (not its timing). Each variant takes 40 to 80 s (they run in parallel; the
+//! whole binary about 90 s), most of it waiting: an event in flight at a kill is redelivered only when the crashed worker's
 //! 60 s lease (`outbox::DEFAULT_LEASE`) expires, and the checks wait for that delivery.
 
 #![allow(clippy::unwrap_used)] // a test: a failed unwrap is a failed test
