@@ -19,6 +19,13 @@
 //!   those the acknowledged calls cause, each was delivered (verified signature), every delivery
 //!   is still in the store, and deliveries of one instance arrived in store order.
 //!
+//! `crash_consistency_postgres_replicas` runs the same load and checks against three `koogate
+//! serve` replicas on one PostgreSQL database: calls and their duplicates go to the replicas in
+//! turn (so a resend usually reaches another replica than the original), each kill hits one
+//! replica at random while the other two keep serving, and every replica's outbox worker
+//! delivers. The final repeats, spread the same way, must match byte for byte whichever replica
+//! answers.
+//!
 //! `checker_detects_lost_acknowledged_instance` shows the checks have teeth: it deletes an
 //! acknowledged instance and a delivered event straight from the database before the checks
 //! and expects both losses reported.
@@ -28,10 +35,10 @@
 //! KOOGATE_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test cargo test -p koogate --test crash
 //! ```
 //!
-//! Without `KOOGATE_TEST_DATABASE_URL` the PostgreSQL variant prints a loud SKIPPED line and
-//! passes; with it set, an unreachable server fails it. `KOOGATE_CRASH_SEED` repeats a run's
-//! random choices (not its timing). Each variant takes about 80 s (they run in parallel), most
-//! of it waiting: an event in flight at a kill is redelivered only when the crashed worker's
+//! Without `KOOGATE_TEST_DATABASE_URL` the PostgreSQL variants print a loud SKIPPED line and
+//! pass; with it set, an unreachable server fails them. `KOOGATE_CRASH_SEED` repeats a run's
+//! random choices (not its timing). Each variant takes 40 to 80 s (they run in parallel; the
+//! whole binary about 90 s), most of it waiting: an event in flight at a kill is redelivered only when the crashed worker's
 //! 60 s lease (`outbox::DEFAULT_LEASE`) expires, and the checks wait for that delivery.
 
 #![allow(clippy::unwrap_used)] // a test: a failed unwrap is a failed test
@@ -59,6 +66,7 @@ fn crash_scenario(backend: &'static str, database_url: Option<String>) -> Scenar
         database_url,
         kills: 3..=5,
         clients: 4,
+        replicas: 1,
         min_answered: 2500,
         load_cap: Duration::from_secs(40),
         tamper: None,
@@ -87,6 +95,32 @@ fn crash_consistency_postgres() {
     }
 }
 
+/// Three replicas on one PostgreSQL database: calls and their duplicates go to different
+/// replicas in turn, each kill hits one replica while the others keep serving, and the same
+/// checks hold (one instance per order line, byte-identical repeats from any replica, every
+/// event delivered once in order, although any replica's outbox worker may deliver it).
+#[test]
+fn crash_consistency_postgres_replicas() {
+    let Some(db) = TestDatabase::create() else {
+        return;
+    };
+    let url = db.url.clone();
+    let outcome = std::panic::catch_unwind(|| {
+        let scenario = Scenario {
+            backend: "postgres, 3 replicas",
+            replicas: 3,
+            ..crash_scenario("postgres", Some(url))
+        };
+        runtime()
+            .block_on(crash_support::run(scenario))
+            .assert_clean();
+    });
+    drop(db);
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}
+
 /// The checks must catch a store that lost acknowledged work: with no kills during a short
 /// load, an acknowledged instance row and a delivered event row are deleted from the SQLite
 /// file while the server is down; the checks must report both.
@@ -97,6 +131,7 @@ fn checker_detects_lost_acknowledged_instance() {
         database_url: None,
         kills: 0..=0,
         clients: 2,
+        replicas: 1,
         min_answered: 120,
         load_cap: Duration::from_secs(20),
         tamper: Some(Tamper::LoseInstanceAndEvent),

@@ -18,6 +18,7 @@ use tokio::sync::{Notify, watch};
 use crate::clock::SharedClock;
 use crate::config::{Config, Secret};
 use crate::domain::hook_effects::{GatewaySink, HookEffects};
+use crate::domain::lease::{self, Leases};
 use crate::domain::license_issue::LicenseSigner;
 use crate::domain::metering::MeteringWorker;
 use crate::domain::reconcile::ReconcileWorker;
@@ -55,6 +56,8 @@ pub struct App {
     pub state: AppState,
     pub worker: Worker,
     pub metering: MeteringWorker,
+    /// This replica's scheduler leases (one holder id per process).
+    pub leases: Leases,
     metering_interval: Duration,
     pub reconcile: ReconcileWorker,
     /// `None` with `reconcile_mode = off`: no worker is started.
@@ -204,14 +207,16 @@ impl App {
             options.metrics,
             secret(&config.api_token, "api_token")?,
         );
-        let metering = MeteringWorker::new(state.gateway.clone());
-        let reconcile = ReconcileWorker::new(state.gateway.clone());
+        let leases = Leases::new(state.gateway.store.clone(), options.clock.clone());
+        let metering = MeteringWorker::new(state.gateway.clone(), leases.clone());
+        let reconcile = ReconcileWorker::new(state.gateway.clone(), leases.clone());
         let reconcile_interval = (config.reconcile_mode != crate::config::ReconcileMode::Off)
             .then(|| Duration::from_secs(config.reconcile_interval_secs));
         Ok(Self {
             state,
             worker,
             metering,
+            leases,
             metering_interval: Duration::from_secs(config.metering_interval_secs),
             reconcile,
             reconcile_interval,
@@ -288,6 +293,10 @@ impl App {
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
+        tracing::info!(
+            lease_holder = self.leases.holder(),
+            "background jobs run here while this replica holds their scheduler lease"
+        );
         let ops_listener = match (self.ops_listener.take(), self.ops_listen) {
             (Some(listener), _) => Some(listener),
             (None, Some(addr)) => Some(
@@ -316,6 +325,7 @@ impl App {
         });
         let pruner = tokio::spawn(prune_nonces(
             self.state.gateway.clone(),
+            self.leases.clone(),
             stopped(stop_rx.clone()),
         ));
         let (http_stop_tx, http_stop_rx) = watch::channel(false);
@@ -432,18 +442,30 @@ fn open_api_client_with_timeout(
     OpenApiClient::new(open_api, clock).context("building the open-API client")
 }
 
-async fn prune_nonces(gateway: Arc<Gateway>, stop: impl Future<Output = ()>) {
+/// Every [`NONCE_PRUNE_EVERY`], on the replica holding the pruning lease: one `DELETE` of the
+/// shared nonce table is enough, and each replica running it would only contend for the rows.
+async fn prune_nonces(gateway: Arc<Gateway>, leases: Leases, stop: impl Future<Output = ()>) {
     tokio::pin!(stop);
-    let keep = chrono::Duration::milliseconds(2 * scheme_a::WINDOW_MS);
+    let ttl = lease::lease_ttl(NONCE_PRUNE_EVERY);
     loop {
         tokio::select! {
-            () = &mut stop => return,
+            () = &mut stop => break,
             () = tokio::time::sleep(NONCE_PRUNE_EVERY) => {}
         }
-        match gateway.store.prune_nonces(gateway.clock.now() - keep).await {
-            Ok(n) if n > 0 => tracing::debug!(pruned = n, "pruned old nonces"),
-            Ok(_) => {}
-            Err(err) => tracing::warn!(error = %err, "cannot prune nonces"),
-        }
+        leases
+            .run_leased(lease::NONCE_PRUNING, ttl, || prune_nonces_once(&gateway))
+            .await;
+    }
+    leases.release(lease::NONCE_PRUNING).await;
+}
+
+/// Forgets nonces older than twice the replay window: a replay older than that is refused by
+/// its timestamp already.
+async fn prune_nonces_once(gateway: &Gateway) {
+    let keep = chrono::Duration::milliseconds(2 * scheme_a::WINDOW_MS);
+    match gateway.store.prune_nonces(gateway.clock.now() - keep).await {
+        Ok(n) if n > 0 => tracing::debug!(pruned = n, "pruned old nonces"),
+        Ok(_) => {}
+        Err(err) => tracing::warn!(error = %err, "cannot prune nonces"),
     }
 }

@@ -344,6 +344,7 @@ fn instance(id: &str, now: DateTime<Utc>) -> Instance {
         version: 1,
         created_at: now,
         updated_at: now,
+        released_at: None,
     }
 }
 

@@ -7,7 +7,8 @@
 //! CI cannot skip silently. Every test owns its file or database, so they run in parallel.
 //!
 //! The metering stories live in `store_story/usage.rs`, the 联营 Kit directory's in
-//! `store_story/kit.rs`.
+//! `store_story/kit.rs`, the replicas' (scheduler leases, release time) in
+//! `store_story/replicas.rs`.
 //!
 //! ```text
 //! cargo test -p koogate-gateway --test store_story
@@ -187,6 +188,7 @@ fn instance(id: &str, idem_key: &str, created: DateTime<Utc>) -> Instance {
         version: 1,
         created_at: created,
         updated_at: created,
+        released_at: None,
     }
 }
 
@@ -259,8 +261,12 @@ mod usage_stories;
 #[path = "store_story/kit.rs"]
 mod kit_stories;
 
+#[path = "store_story/replicas.rs"]
+mod replica_stories;
+
 mod stories {
     pub use super::kit_stories::*;
+    pub use super::replica_stories::*;
     pub use super::usage_stories::*;
     use super::*;
 
@@ -1032,6 +1038,11 @@ stories!(
     kit_listing_filters_orders_and_limits,
     concurrent_identical_kit_writes_change_once,
     concurrent_kit_writes_in_opposite_orders_all_apply,
+    a_lease_has_one_holder_until_it_expires,
+    a_released_lease_is_free_at_once,
+    replicas_racing_for_a_lease_get_one_winner,
+    only_the_lease_holder_runs_a_pass,
+    the_release_time_survives_later_writes,
 );
 
 /// WAL is a property of the file, so a second, independent connection can confirm it.

@@ -555,6 +555,7 @@ pub fn check_events(
 #[derive(Debug, Default)]
 pub struct Figures {
     pub backend: String,
+    pub replicas: usize,
     pub clients: usize,
     pub calls: usize,
     pub answered: usize,
@@ -571,12 +572,18 @@ pub struct Figures {
     pub exact_duplicates: usize,
     pub concurrent_resends: usize,
     pub cross_repeats: usize,
+    /// Calls answered more than once during the load (a duplicate, a resend, a repeat), and how
+    /// many of them were answered by more than one replica.
+    pub repeated_calls: usize,
+    pub repeated_on_several_replicas: usize,
     pub purchases: usize,
     pub instances: usize,
     pub events: usize,
     pub deliveries: usize,
     pub redeliveries: usize,
     pub kill_times: Vec<f64>,
+    /// Which replica each kill hit (with several).
+    pub killed_replicas: Vec<usize>,
     pub final_repeats: usize,
     pub load_secs: f64,
     pub drain_secs: f64,
@@ -600,6 +607,18 @@ impl Figures {
             })
             .count();
         self.calls = journal.len();
+        let mut answered_by: HashMap<&str, Vec<usize>> = HashMap::new();
+        for r in journal {
+            if let (Some(identity), Outcome::Answered { .. }) = (&r.identity, &r.outcome) {
+                answered_by.entry(identity).or_default().push(r.replica);
+            }
+        }
+        let repeated: Vec<&Vec<usize>> = answered_by.values().filter(|r| r.len() > 1).collect();
+        self.repeated_calls = repeated.len();
+        self.repeated_on_several_replicas = repeated
+            .iter()
+            .filter(|replicas| replicas.iter().any(|r| *r != replicas[0]))
+            .count();
         for r in journal {
             match &r.outcome {
                 Outcome::Answered { code, .. } => {
@@ -636,14 +655,23 @@ impl Figures {
 
 impl std::fmt::Display for Figures {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let kills: Vec<String> = self.kill_times.iter().map(|t| format!("{t:.1}s")).collect();
+        let kills: Vec<String> = self
+            .kill_times
+            .iter()
+            .enumerate()
+            .map(|(i, t)| match self.killed_replicas.get(i) {
+                Some(r) if self.replicas > 1 => format!("{t:.1}s replica-{r}"),
+                _ => format!("{t:.1}s"),
+            })
+            .collect();
         write!(
             f,
-            "crash test [{}]: {} clients, {} calls ({} answered, {} acknowledged, {} of them before a later kill -9; \
-             {} without answer ({} of them in flight at a kill, {} newInstance of them committed all the same), {} answered 000005; {} exact duplicates, {} concurrent resends, {} cross-client repeats); \
+            "crash test [{}]: {} replica(s), {} clients, {} calls ({} answered, {} acknowledged, {} of them before a later kill -9; \
+             {} without answer ({} of them in flight at a kill, {} newInstance of them committed all the same), {} answered 000005; {} exact duplicates, {} concurrent resends, {} cross-client repeats; {} of {} calls answered more than once were answered by several replicas); \
              {} kill -9 at [{}] plus one after the load; {} purchases, {} instances, {} events, {} webhook deliveries \
              ({} redeliveries); {} final repeats byte-identical checked; load {:.1}s, outbox drained after {:.1}s, total {:.1}s",
             self.backend,
+            self.replicas,
             self.clients,
             self.calls,
             self.answered,
@@ -656,6 +684,8 @@ impl std::fmt::Display for Figures {
             self.exact_duplicates,
             self.concurrent_resends,
             self.cross_repeats,
+            self.repeated_on_several_replicas,
+            self.repeated_calls,
             self.kill_times.len(),
             kills.join(", "),
             self.purchases,

@@ -2,11 +2,14 @@
 //! ([`server`]), the vendor's webhook endpoint ([`receiver`]), KooGallery's clients
 //! ([`workload`]) and the checks ([`check`]). [`run`] puts them together:
 //!
-//! 1. start the receiver and the server (SQLite file or PostgreSQL database, sandbox orders);
-//! 2. load: several clients drive lifecycles while a killer sends `kill -9` at random moments
-//!    and restarts the server on the same port and storage;
-//! 3. wait for the outbox to drain, then `kill -9` once more (so every acknowledged call of the
-//!    whole run goes through a crash), optionally damage the store ([`Tamper`]), restart;
+//! 1. start the receiver and the server, or several replicas of it on one database (SQLite file
+//!    or PostgreSQL database, sandbox orders);
+//! 2. load: several clients drive lifecycles, spreading calls over the replicas, while a killer
+//!    sends `kill -9` to one server at random moments and restarts it on the same port and
+//!    storage (the other replicas keep serving);
+//! 3. wait for the outbox to drain, then `kill -9` every server once more (so every acknowledged
+//!    call of the whole run goes through a crash), optionally damage the store ([`Tamper`]),
+//!    restart;
 //! 4. check: journal rules, final byte-identical repeats, instances, outbox and deliveries,
 //!    final states.
 
@@ -57,6 +60,10 @@ pub struct Scenario {
     /// How many random kills during the load.
     pub kills: RangeInclusive<u32>,
     pub clients: usize,
+    /// `koogate serve` processes on one database, each on its own port; the clients spread their
+    /// calls and the duplicates of each call over them in turn, and each kill hits one of them
+    /// at random while the others keep serving. More than one needs PostgreSQL.
+    pub replicas: usize,
     /// Clients stop taking new purchases once this many calls were answered (and the killer
     /// is done), or once `load_cap` has passed.
     pub min_answered: usize,
@@ -131,9 +138,11 @@ pub async fn run(scenario: Scenario) -> Report {
     let dir = TempDir::new("koogate-crash");
     let hook_secret = format!("crash-hook-{}", random_token(&mut rng, 24));
     let receiver = Receiver::start(&hook_secret).await;
+    let ports = server::free_ports(scenario.replicas);
     let spec = ServerSpec {
+        name: "server".to_owned(),
         data_dir: dir.path().to_owned(),
-        port: server::free_port(),
+        port: ports[0],
         database_url: scenario.database_url.clone(),
         hook_url: receiver.url.clone(),
         hook_secret,
@@ -146,23 +155,37 @@ pub async fn run(scenario: Scenario) -> Report {
         .connect_timeout(Duration::from_secs(2))
         .build()
         .unwrap_or_else(|e| panic!("HTTP client: {e}"));
-    let target = Target {
-        base: format!("http://127.0.0.1:{}", spec.port),
-        key: AccessKey::new(&spec.access_key),
-        api_token: spec.api_token.clone(),
-        http: http.clone(),
-    };
-    let mut server = Server::new(spec);
-    server.start().unwrap_or_else(|e| panic!("{e}"));
-    server
-        .wait_ready(&http)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let target = Target::new(
+        ports
+            .iter()
+            .map(|port| format!("http://127.0.0.1:{port}"))
+            .collect(),
+        AccessKey::new(&spec.access_key),
+        spec.api_token.clone(),
+        http.clone(),
+    );
+    let mut servers: Vec<Server> = ports
+        .iter()
+        .enumerate()
+        .map(|(i, &port)| {
+            let name = match scenario.replicas {
+                1 => spec.name.clone(),
+                _ => format!("replica-{i}"),
+            };
+            Server::new(ServerSpec {
+                name,
+                port,
+                ..spec.clone()
+            })
+        })
+        .collect();
+    // One after the other: the first start generates the secrets file the others then read.
+    start_all(&mut servers, &http).await;
 
     // Load, with kills.
     let run = Arc::new(Run::new(
         target.clone(),
-        server.spec().sandbox_orders,
+        spec.sandbox_orders,
         scenario.min_answered,
         scenario.load_cap,
     ));
@@ -171,7 +194,7 @@ pub async fn run(scenario: Scenario) -> Report {
         clients.spawn(workload::client(run.clone(), client, rng.random()));
     }
     let kills = rng.random_range(scenario.kills.clone());
-    let plan: Vec<(Duration, Duration)> = (0..kills)
+    let plan: Vec<Kill> = (0..kills)
         .map(|i| {
             // Early in the load: an event in flight at the last kill holds up the final drain
             // for the outbox lease, counted from that kill.
@@ -180,13 +203,15 @@ pub async fn run(scenario: Scenario) -> Report {
             } else {
                 rng.random_range(800..2200)
             };
-            (
-                Duration::from_millis(gap),
-                Duration::from_millis(rng.random_range(50..500)),
-            )
+            Kill {
+                gap: Duration::from_millis(gap),
+                pause: Duration::from_millis(rng.random_range(50..500)),
+                replica: rng.random_range(0..servers.len()),
+            }
         })
         .collect();
-    let killer = tokio::spawn(killer(server, run.clone(), http.clone(), plan));
+    let killed_replicas: Vec<usize> = plan.iter().map(|k| k.replica).collect();
+    let killer = tokio::spawn(killer(servers, run.clone(), http.clone(), plan));
     let mut purchases = Vec::new();
     // Purchases already started when the load cap passes are finished; a minute is plenty.
     let load_limit = scenario.load_cap + Duration::from_secs(60);
@@ -197,7 +222,7 @@ pub async fn run(scenario: Scenario) -> Report {
     {
         purchases.extend(joined.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic())));
     }
-    let (mut server, kill_times) = killer
+    let (mut servers, kill_times) = killer
         .await
         .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
     let kill_times = kill_times.unwrap_or_else(|e| panic!("{e}"));
@@ -213,15 +238,13 @@ pub async fn run(scenario: Scenario) -> Report {
     let ids = all_instances(&target, &purchases).await;
     let _ = check::drain(&target, &receiver, &ids, drain_deadline).await;
 
-    server.kill();
-    if let Some(tamper) = scenario.tamper {
-        damage(tamper, &server, &purchases).await;
+    for server in &mut servers {
+        server.kill();
     }
-    server.start().unwrap_or_else(|e| panic!("{e}"));
-    server
-        .wait_ready(&http)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    if let Some(tamper) = scenario.tamper {
+        damage(tamper, &servers[0], &purchases).await;
+    }
+    start_all(&mut servers, &http).await;
 
     // Checks.
     let journal = run.journal();
@@ -253,12 +276,14 @@ pub async fn run(scenario: Scenario) -> Report {
 
     let mut figures = Figures {
         backend: scenario.backend.to_owned(),
+        replicas: scenario.replicas,
         clients: scenario.clients,
         purchases: purchases.len(),
         instances: instances.len(),
         events: drained.events.values().map(Vec::len).sum(),
         deliveries: arrivals.len(),
         kill_times,
+        killed_replicas,
         final_repeats,
         load_secs,
         drain_secs,
@@ -270,7 +295,7 @@ pub async fn run(scenario: Scenario) -> Report {
     figures.count_journal(&journal, &purchases, kills);
     figures.total_secs = started.elapsed().as_secs_f64();
     say(&figures.to_string());
-    drop(server);
+    drop(servers);
     Report {
         violations,
         figures,
@@ -290,18 +315,43 @@ async fn all_instances(target: &Target, purchases: &[workload::Purchase]) -> Vec
     ids.into_iter().collect()
 }
 
-/// The killer: at each planned moment, `kill -9`, a short pause, restart on the same port and
-/// storage, wait until ready. Returns the server and the kill times (seconds into the run).
+async fn start_all(servers: &mut [Server], http: &reqwest::Client) {
+    for server in servers {
+        server.start().unwrap_or_else(|e| panic!("{e}"));
+        server
+            .wait_ready(http)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+}
+
+/// One planned `kill -9`: after `gap`, replica `replica` dies and is restarted after `pause`.
+#[derive(Debug, Clone, Copy)]
+struct Kill {
+    gap: Duration,
+    pause: Duration,
+    replica: usize,
+}
+
+/// The killer: at each planned moment, `kill -9` of one replica (the others keep serving), a
+/// short pause, restart on the same port and storage, wait until ready. Returns the servers and
+/// the kill times (seconds into the run).
 async fn killer(
-    mut server: Server,
+    mut servers: Vec<Server>,
     run: Arc<Run>,
     http: reqwest::Client,
-    plan: Vec<(Duration, Duration)>,
-) -> (Server, Result<Vec<f64>, String>) {
+    plan: Vec<Kill>,
+) -> (Vec<Server>, Result<Vec<f64>, String>) {
     let mut times = Vec::new();
-    for (gap, pause) in plan {
+    for Kill {
+        gap,
+        pause,
+        replica,
+    } in plan
+    {
         tokio::time::sleep(gap).await;
         times.push(run.elapsed().as_secs_f64());
+        let server = &mut servers[replica];
         server.kill();
         run.kills.fetch_add(1, Ordering::SeqCst);
         tokio::time::sleep(pause).await;
@@ -312,11 +362,11 @@ async fn killer(
         if let Err(err) = restarted {
             run.aborted.store(true, Ordering::SeqCst);
             run.killer_done.store(true, Ordering::SeqCst);
-            return (server, Err(format!("restart after kill -9 failed: {err}")));
+            return (servers, Err(format!("restart after kill -9 failed: {err}")));
         }
     }
     run.killer_done.store(true, Ordering::SeqCst);
-    (server, Ok(times))
+    (servers, Ok(times))
 }
 
 /// Damages the stopped server's store (see [`Tamper`]).

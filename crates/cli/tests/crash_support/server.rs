@@ -10,6 +10,9 @@ use std::time::{Duration, Instant};
 /// Everything the child is started with; identical on every restart.
 #[derive(Debug, Clone)]
 pub struct ServerSpec {
+    /// Names the log files (`{name}-{start}.log`): `server`, or `replica-N` of several.
+    pub name: String,
+    /// Shared by replicas: the first start generates `secrets.toml` there, the others read it.
     pub data_dir: PathBuf,
     pub port: u16,
     /// `None`: SQLite in `data_dir` (the zero-configuration default).
@@ -128,7 +131,9 @@ impl Server {
     }
 
     fn log_path(&self, start: u32) -> PathBuf {
-        self.spec.data_dir.join(format!("server-{start}.log"))
+        self.spec
+            .data_dir
+            .join(format!("{}-{start}.log", self.spec.name))
     }
 }
 
@@ -138,12 +143,20 @@ impl Drop for Server {
     }
 }
 
-/// A port that was free a moment ago (the OS picks it; the listener is closed again so the child
-/// can bind it, and re-bind it after every restart).
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind(("127.0.0.1", 0))
-        .and_then(|listener| listener.local_addr())
-        .map(|addr| addr.port())
+/// `n` distinct ports that were free a moment ago (the OS picks them; the listeners are closed
+/// again so the children can bind them, and re-bind them after every restart). All are held
+/// until all are chosen, so no port is handed out twice.
+pub fn free_ports(n: usize) -> Vec<u16> {
+    let listeners: Vec<std::net::TcpListener> = (0..n)
+        .map(|_| {
+            std::net::TcpListener::bind(("127.0.0.1", 0))
+                .unwrap_or_else(|e| panic!("no free port: {e}"))
+        })
+        .collect();
+    listeners
+        .iter()
+        .map(|l| l.local_addr().map(|addr| addr.port()))
+        .collect::<Result<_, _>>()
         .unwrap_or_else(|e| panic!("no free port: {e}"))
 }
 
@@ -168,7 +181,7 @@ impl Drop for TempDir {
     fn drop(&mut self) {
         if std::thread::panicking() {
             super::say(&format!(
-                "crash test: kept {} (server logs server-N.log) for inspection",
+                "crash test: kept {} (server logs server-N.log, replica-R-N.log) for inspection",
                 self.0.display()
             ));
         } else {

@@ -98,25 +98,60 @@ pub struct CallRecord {
     pub kind: CallKind,
     pub request: Vec<u8>,
     pub outcome: Outcome,
+    /// Which replica the call went to (index into [`Target::bases`]).
+    pub replica: usize,
     pub sent_at: Duration,
     pub done_at: Duration,
     /// Kills so far when the answer arrived.
     pub kills_at_done: u32,
 }
 
-/// Where the calls go.
+/// Where the calls go: one server, or several replicas taking turns.
 #[derive(Debug, Clone)]
 pub struct Target {
-    /// `http://127.0.0.1:{port}`.
-    pub base: String,
+    /// `http://127.0.0.1:{port}` of each replica.
+    pub bases: Arc<[String]>,
     pub key: AccessKey,
     pub api_token: String,
     pub http: reqwest::Client,
+    /// Round robin over `bases`, shared by the clones: a call and its duplicates (sent as
+    /// separate calls) go to different replicas whenever there are several.
+    next: Arc<AtomicUsize>,
 }
 
 impl Target {
-    /// One production-interface call, signed now with a fresh nonce.
+    pub fn new(
+        bases: Vec<String>,
+        key: AccessKey,
+        api_token: String,
+        http: reqwest::Client,
+    ) -> Self {
+        assert!(!bases.is_empty(), "a target needs a server");
+        Self {
+            bases: bases.into(),
+            key,
+            api_token,
+            http,
+            next: Arc::default(),
+        }
+    }
+
+    /// The replica for the next call.
+    fn next_replica(&self) -> usize {
+        self.next.fetch_add(1, Ordering::Relaxed) % self.bases.len()
+    }
+
+    fn base(&self) -> &str {
+        &self.bases[self.next_replica()]
+    }
+
+    /// One production-interface call, signed now with a fresh nonce, to the next replica.
     pub async fn produce(&self, body: &[u8]) -> Outcome {
+        self.produce_on(self.next_replica(), body).await
+    }
+
+    /// [`Target::produce`] to replica `replica`.
+    pub async fn produce_on(&self, replica: usize, body: &[u8]) -> Outcome {
         // The signing timestamp is the wall clock's, as KooGallery's is.
         let timestamp = SystemClock.now_ms().to_string();
         let nonce = uuid::Uuid::new_v4()
@@ -126,7 +161,7 @@ impl Target {
         let signature = scheme_a::sign(&self.key, &timestamp, &nonce, body);
         let url = format!(
             "{}/produce?signature={signature}&timestamp={timestamp}&nonce={nonce}",
-            self.base
+            self.bases[replica]
         );
         let sent = self
             .http
@@ -156,9 +191,9 @@ impl Target {
         }
     }
 
-    /// `GET` on the vendor API (bearer token); the JSON body of a 200.
+    /// `GET` on the vendor API (bearer token) of the next replica; the JSON body of a 200.
     pub async fn api(&self, path_and_query: &str) -> Result<Value, String> {
-        let url = format!("{}{path_and_query}", self.base);
+        let url = format!("{}{path_and_query}", self.base());
         let response = self
             .http
             .get(&url)
@@ -182,7 +217,8 @@ impl Target {
 
     /// `GET /metrics` as text (empty when unavailable).
     pub async fn metrics(&self) -> String {
-        let Ok(response) = self.http.get(format!("{}/metrics", self.base)).send().await else {
+        let url = format!("{}/metrics", self.base());
+        let Ok(response) = self.http.get(url).send().await else {
             return String::new();
         };
         response.text().await.unwrap_or_default()
@@ -274,7 +310,8 @@ impl Run {
         body: Vec<u8>,
     ) -> Outcome {
         let sent_at = self.elapsed();
-        let outcome = self.target.produce(&body).await;
+        let replica = self.target.next_replica();
+        let outcome = self.target.produce_on(replica, &body).await;
         let done_at = self.elapsed();
         if matches!(outcome, Outcome::Answered { .. }) {
             self.answered.fetch_add(1, Ordering::SeqCst);
@@ -287,6 +324,7 @@ impl Run {
             kind,
             request: body,
             outcome: outcome.clone(),
+            replica,
             sent_at,
             done_at,
             kills_at_done: self.kills.load(Ordering::SeqCst),

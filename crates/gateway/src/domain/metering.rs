@@ -6,8 +6,9 @@
 //!    a time inside the 21 days it accepts), assigned to its window and stored once per
 //!    `eventId`; a retried report is a no-op, a reused `eventId` with other data a conflict.
 //! 2. **Close.** Once a window has ended and its grace period has passed, each (instance,
-//!    package) group of it is summed into one pending usage window with a random `metering_sn`,
-//!    chosen once and stored, so every later push of that window carries the same one. Reports
+//!    package) group of it is summed into one pending usage window with a `metering_sn` derived
+//!    from the window's identity ([`metering_sn`]) and stored, so every push of that window,
+//!    even after it was closed again (a restored backup), carries the same one. Reports
 //!    for a closed window are refused, never silently dropped. Closing catches up on every
 //!    window that ended while koogate was down.
 //! 3. **Push.** Due windows go out in batches of at most 1000 records. KooGallery deduplicates on
@@ -16,8 +17,9 @@
 //!    retried with backoff. A window refused in a batch without KooGallery naming the culprit is
 //!    pushed alone from then on, so a bad record cannot hold back the others forever.
 //!
-//! Several replicas may run passes at once: closing is serialised per instance in the store, and
-//! a window pushed twice is deduplicated by KooGallery.
+//! Passes run on the replica holding the metering lease ([`super::lease`]). Should two run at
+//! once anyway (a pass outlasting its lease), closing is serialised per instance in the store,
+//! and a window closed or pushed twice carries one `metering_sn` that KooGallery deduplicates.
 
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
@@ -29,11 +31,14 @@ use koogate_protocol::messages::usage::{
 use koogate_protocol::result_code::{MktCode, OpenApiCode};
 use koogate_protocol::time::UsageTime;
 use koogate_protocol::wire::{Bounded, UsageValue};
+use sha2::{Digest, Sha256};
 
 use super::Gateway;
+use super::lease::{self, Leases};
 use crate::config::MeteringWindow;
 use crate::store::{
-    Instance, InstanceStatus, NewUsageEvent, RecordUsageOutcome, UsageSettlement, UsageWindow,
+    Instance, InstanceStatus, NewUsageEvent, RecordUsageOutcome, UsageGroup, UsageSettlement,
+    UsageWindow,
 };
 
 /// KooGallery refuses records whose `begin_time` is older than this (saas-v2 §7.2).
@@ -252,8 +257,9 @@ fn check_instance(instance: &Instance, occurred_at: DateTime<Utc>) -> Result<(),
             charging_mode: instance.charging_mode.clone(),
         });
     }
-    // Usage from before the release is still billable; after it, the instance is gone.
-    if instance.status == InstanceStatus::Released && occurred_at >= instance.updated_at {
+    // Usage from before the release is still billable; after it, the instance is gone. The
+    // release time is its own column: `updated_at` moves with any later write of the row.
+    if instance.released_at.is_some_and(|at| occurred_at >= at) {
         return Err(ReportError::Released(instance.instance_id.clone()));
     }
     Ok(())
@@ -272,11 +278,22 @@ pub struct MeteringPass {
 #[derive(Debug, Clone)]
 pub struct MeteringWorker {
     gateway: Arc<Gateway>,
+    leases: Leases,
 }
 
 impl MeteringWorker {
-    pub fn new(gateway: Arc<Gateway>) -> Self {
-        Self { gateway }
+    /// `leases` is this replica's: of all replicas, only the holder of the metering lease runs
+    /// passes from [`MeteringWorker::run`].
+    pub fn new(gateway: Arc<Gateway>, leases: Leases) -> Self {
+        Self { gateway, leases }
+    }
+
+    /// One pass, when this replica holds (or can take) the metering lease for `ttl`; `None`,
+    /// without touching the ledger, while another replica holds it.
+    pub async fn run_leased(&self, ttl: Duration) -> Option<MeteringPass> {
+        self.leases
+            .run_leased(lease::METERING, ttl, || self.run_once())
+            .await
     }
 
     /// One pass at the clock's time. Store failures end the pass early; the next pass resumes.
@@ -301,20 +318,22 @@ impl MeteringWorker {
         pass
     }
 
-    /// Runs a pass every `interval` until `stop` resolves. A pass that panics is logged and the
-    /// next one runs as usual.
+    /// Runs a pass every `interval` until `stop` resolves, on this replica only while it holds
+    /// the metering lease. A pass that panics is logged and the next one runs as usual.
     pub async fn run(self, interval: StdDuration, stop: impl std::future::Future<Output = ()>) {
         tokio::pin!(stop);
+        let ttl = lease::lease_ttl(interval);
         loop {
             let worker = self.clone();
-            if let Err(err) = tokio::spawn(async move { worker.run_once().await }).await {
+            if let Err(err) = tokio::spawn(async move { worker.run_leased(ttl).await }).await {
                 tracing::error!(error = %err, "metering pass failed; the next pass runs as usual");
             }
             tokio::select! {
-                () = &mut stop => return,
+                () = &mut stop => break,
                 () = tokio::time::sleep(interval) => {}
             }
         }
+        self.leases.release(lease::METERING).await;
     }
 
     async fn close_ended(&self) -> crate::store::StoreResult<usize> {
@@ -324,7 +343,7 @@ impl MeteringWorker {
         let groups = gw.store.open_usage_groups(ended_by, CLOSE_PER_PASS).await?;
         let mut closed = 0;
         for group in groups {
-            let metering_sn = new_metering_sn();
+            let metering_sn = metering_sn(&group);
             // One group the store refuses to close must not keep the later ones open.
             match gw.store.close_usage_window(&group, &metering_sn, now).await {
                 Ok(Some(window)) => {
@@ -425,11 +444,33 @@ fn settled_id(settlement: &UsageSettlement) -> i64 {
     }
 }
 
-/// A random `metering_sn`, as the spec recommends ("建议是随机码"): unique across databases, so a
-/// restored or second deployment can never collide with an earlier record and be dropped as a
-/// duplicate.
-fn new_metering_sn() -> String {
-    format!("kg{}", uuid::Uuid::new_v4().simple())
+/// The `metering_sn` of a group's window, derived from what identifies the window and nothing
+/// else: the instance, the package the usage is deducted from, and the window's start and end
+/// (the end also tells an hourly window from a daily one with the same start).
+///
+/// Why not random, as the spec suggests ("建议是随机码")? KooGallery deduplicates on
+/// `metering_sn` (per-record code `005`), and that is the only protection against billing one
+/// window twice. A window can be closed twice: after a database restore to a backup taken before
+/// the close (the events are there, the window is not), or by two replicas racing. A random
+/// number would make each close a new record and bill the usage again; the derived one repeats
+/// and KooGallery drops the second. Uniqueness still holds where the spec needs it ("商家唯一",
+/// unique per merchant): instance ids are KooGallery's, unique across merchants, and one
+/// (instance, package, window) is exactly one record (`usage_windows` is unique on it).
+///
+/// Format: `kg` and the first 128 bits of a SHA-256 over the length-prefixed parts, in hex
+/// (34 characters; the spec allows 64).
+pub fn metering_sn(group: &UsageGroup) -> String {
+    let mut hash = Sha256::new();
+    hash.update(b"koogate metering_sn v1");
+    let start = group.window_start.timestamp_millis().to_string();
+    let end = group.window_end.timestamp_millis().to_string();
+    let pkg = group.relate_pkg_instance.as_deref().unwrap_or_default();
+    for part in [group.instance_id.as_str(), pkg, &start, &end] {
+        // Length prefixes keep ("ab", "c") and ("a", "bc") apart.
+        hash.update((part.len() as u64).to_be_bytes());
+        hash.update(part.as_bytes());
+    }
+    format!("kg{}", hex::encode(&hash.finalize()[..16]))
 }
 
 /// The request for `batch`, and the windows that cannot become a record at all.
@@ -634,6 +675,35 @@ mod tests {
 
     fn response(body: serde_json::Value) -> UsagePushResponse {
         serde_json::from_value(body).unwrap()
+    }
+
+    #[test]
+    fn metering_sn_depends_on_the_window_identity_only() {
+        let group = |instance: &str, pkg: Option<&str>, start: &str, hours: i64| UsageGroup {
+            instance_id: instance.to_owned(),
+            window_start: at(start),
+            window_end: at(start) + Duration::hours(hours),
+            relate_pkg_instance: pkg.map(str::to_owned),
+        };
+        let sn = metering_sn(&group("inst-1", None, "2025-03-01T08:00:00Z", 1));
+        // Known answer: a change of the derivation would bill restored windows twice.
+        assert_eq!(
+            sn,
+            metering_sn(&group("inst-1", None, "2025-03-01T08:00:00Z", 1))
+        );
+        assert_eq!(sn.len(), 34);
+        assert!(sn.starts_with("kg") && sn[2..].chars().all(|c| c.is_ascii_hexdigit()));
+        let others = [
+            group("inst-2", None, "2025-03-01T08:00:00Z", 1),
+            group("inst-1", Some("pkg-1"), "2025-03-01T08:00:00Z", 1),
+            group("inst-1", None, "2025-03-01T09:00:00Z", 1),
+            group("inst-1", None, "2025-03-01T08:00:00Z", 24),
+            // Parts are length-prefixed: moving a character between them is another window.
+            group("inst-", Some("1"), "2025-03-01T08:00:00Z", 1),
+        ];
+        for other in &others {
+            assert_ne!(metering_sn(other), sn, "{other:?}");
+        }
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod events;
 mod gateway_ext;
 pub mod hook_effects;
 pub mod kit;
+pub mod lease;
 pub mod license_issue;
 pub mod lifecycle;
 pub mod marketplace;

@@ -12,6 +12,7 @@
 
 mod commit;
 mod kit;
+mod lease;
 mod models;
 mod postgres;
 mod reconcile;
@@ -215,6 +216,22 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         include_resolved: bool,
         limit: i64,
     ) -> StoreResult<Vec<ReconcileFinding>>;
+
+    // Scheduler leases (one replica runs each background pass)
+
+    /// Takes the lease `name` for `holder` until `now + ttl`, or renews it when `holder` already
+    /// has it. Returns `false`, changing nothing, while another holder's lease has not expired
+    /// (its `expires_at` is after `now`). Atomic: of replicas racing for one lease, one wins.
+    async fn acquire_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now: DateTime<Utc>,
+        ttl: chrono::Duration,
+    ) -> StoreResult<bool>;
+    /// Gives up the lease `name` if `holder` has it (a replica stopping cleanly), so another
+    /// replica can take it at once instead of waiting for it to expire.
+    async fn release_lease(&self, name: &str, holder: &str) -> StoreResult<()>;
 
     /// Cheap liveness check of the connection pool.
     async fn ping(&self) -> StoreResult<()>;

@@ -64,6 +64,9 @@ pub struct Instance {
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// When the instance was released; `None` until then. Set once by the write that releases
+    /// it: later writes of the row keep the first value (see [`InstanceWrite::Update`]).
+    pub released_at: Option<DateTime<Utc>>,
 }
 
 /// An order as fetched from KooGallery's order-query API.
@@ -93,6 +96,8 @@ pub enum InstanceWrite {
     Insert(Instance),
     /// Replace every mutable column, only if the stored version is `expected_version`; the stored
     /// version becomes `expected_version + 1`. Fails with [`CommitOutcome::StaleInstance`].
+    /// `released_at` is the exception: once stored it never changes, so no later write can move
+    /// the moment after which usage is refused.
     Update {
         instance: Instance,
         expected_version: i64,

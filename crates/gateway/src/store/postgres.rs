@@ -120,6 +120,34 @@ impl Store for PostgresStore {
     }
 
     #[tracing::instrument(skip_all)]
+    async fn acquire_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now: DateTime<Utc>,
+        ttl: chrono::Duration,
+    ) -> StoreResult<bool> {
+        let won: Option<(String,)> = sqlx::query_as(super::lease::ACQUIRE_LEASE)
+            .bind(name)
+            .bind(holder)
+            .bind(to_ms(now + ttl))
+            .bind(to_ms(now))
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(won.is_some())
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn release_lease(&self, name: &str, holder: &str) -> StoreResult<()> {
+        sqlx::query(super::lease::RELEASE_LEASE)
+            .bind(name)
+            .bind(holder)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all)]
     async fn prune_nonces(&self, before: DateTime<Utc>) -> StoreResult<u64> {
         let done = sqlx::query("DELETE FROM nonces WHERE seen_at_ms < $1")
             .bind(to_ms(before))

@@ -43,6 +43,7 @@ pub(super) struct InstanceRow {
     version: i64,
     created_at_ms: i64,
     updated_at_ms: i64,
+    released_at_ms: Option<i64>,
 }
 
 impl TryFrom<InstanceRow> for Instance {
@@ -64,6 +65,7 @@ impl TryFrom<InstanceRow> for Instance {
             version: row.version,
             created_at: from_ms(row.created_at_ms, "instances.created_at_ms")?,
             updated_at: from_ms(row.updated_at_ms, "instances.updated_at_ms")?,
+            released_at: from_opt_ms(row.released_at_ms, "instances.released_at_ms")?,
             instance_id: row.instance_id,
             idem_key: row.idem_key,
             order_id: row.order_id,
@@ -337,7 +339,7 @@ pub(super) fn unique_conflict(err: sqlx::Error, what: &str) -> StoreError {
 macro_rules! instance_columns {
     () => {
         "instance_id, idem_key, order_id, order_line_id, product_id, sku_code, charging_mode, status, \
-         trial, expire_time_ms, app_info_sealed, test_flag, version, created_at_ms, updated_at_ms"
+         trial, expire_time_ms, app_info_sealed, test_flag, version, created_at_ms, updated_at_ms, released_at_ms"
     };
 }
 pub(super) use instance_columns;

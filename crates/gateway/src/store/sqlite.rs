@@ -214,6 +214,40 @@ impl Store for SqliteStore {
     }
 
     #[tracing::instrument(skip_all)]
+    async fn acquire_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now: DateTime<Utc>,
+        ttl: chrono::Duration,
+    ) -> StoreResult<bool> {
+        retry_busy(|| async {
+            let won: Option<(String,)> = sqlx::query_as(super::lease::ACQUIRE_LEASE)
+                .bind(name)
+                .bind(holder)
+                .bind(to_ms(now + ttl))
+                .bind(to_ms(now))
+                .fetch_optional(&self.pool)
+                .await?;
+            Ok(won.is_some())
+        })
+        .await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn release_lease(&self, name: &str, holder: &str) -> StoreResult<()> {
+        retry_busy(|| async {
+            sqlx::query(super::lease::RELEASE_LEASE)
+                .bind(name)
+                .bind(holder)
+                .execute(&self.pool)
+                .await?;
+            Ok(())
+        })
+        .await
+    }
+
+    #[tracing::instrument(skip_all)]
     async fn prune_nonces(&self, before: DateTime<Utc>) -> StoreResult<u64> {
         retry_busy(|| async {
             let done = sqlx::query("DELETE FROM nonces WHERE seen_at_ms < $1")

@@ -18,7 +18,7 @@ fn on_demand_order() -> OrderSpec {
 }
 
 /// An on-demand instance the simulated marketplace also knows, so its asynchronous checks pass.
-async fn metered_instance(app: &TestApp) -> String {
+pub(crate) async fn metered_instance(app: &TestApp) -> String {
     let placed = app.place_order(on_demand_order());
     let reply = app
         .new_instance(&placed.order_id, &placed.order_line_ids[0], "biz-metered")
@@ -31,16 +31,16 @@ async fn metered_instance(app: &TestApp) -> String {
     id
 }
 
-async fn report(app: &TestApp, body: Value) -> (u16, Value) {
+pub(crate) async fn report(app: &TestApp, body: Value) -> (u16, Value) {
     let (status, answer) = app.post("/api/v1/usage", Some(&app.api_token), &body).await;
     (status.as_u16(), answer)
 }
 
-fn usage(id: &str, event: &str, value: Value, at: &str) -> Value {
+pub(crate) fn usage(id: &str, event: &str, value: Value, at: &str) -> Value {
     json!({"eventId": event, "instanceId": id, "value": value, "occurredAt": at})
 }
 
-async fn usage_view(app: &TestApp, id: &str) -> Value {
+pub(crate) async fn usage_view(app: &TestApp, id: &str) -> Value {
     let (status, _, body) = app
         .get(
             &format!("/api/v1/instances/{id}/usage"),

@@ -190,6 +190,15 @@ impl Reader {
         .unwrap()
     }
 
+    /// Runs a statement that changes the database, which nothing else here does.
+    pub async fn execute(&self, sql: &'static str) {
+        match self {
+            Self::Sqlite(pool) => sqlx::query(sql).execute(pool).await.map(|_| ()),
+            Self::Postgres(pool) => sqlx::query(sql).execute(pool).await.map(|_| ()),
+        }
+        .unwrap();
+    }
+
     /// Every stored response key.
     pub async fn response_keys(&self) -> Vec<String> {
         self.responses().await.into_iter().map(|r| r.0).collect()

@@ -20,6 +20,7 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use koogate_gateway::app::{App, Options};
 use koogate_gateway::clock::{Clock, ManualClock};
 use koogate_gateway::config::{Config, Secret};
+use koogate_gateway::domain::Gateway;
 use koogate_gateway::domain::metering::MeteringWorker;
 use koogate_gateway::outbox::Worker;
 use koogate_gateway::secret_box::SecretBox;
@@ -190,6 +191,8 @@ pub struct TestApp {
     pub worker: Worker,
     pub metering: MeteringWorker,
     pub store: Arc<dyn Store>,
+    /// For building more workers on the same gateway (another replica's, say).
+    pub gateway: Arc<Gateway>,
     pub hook: Option<Hook>,
     pub http: reqwest::Client,
     sim: Option<OpenApiHandle>,
@@ -313,6 +316,7 @@ pub async fn spawn_app(options: TestOptions) -> TestApp {
         worker: app.worker.clone(),
         metering: app.metering.clone(),
         store: app.state.gateway.store.clone(),
+        gateway: app.state.gateway.clone(),
         hook,
         http: reqwest::Client::new(),
         sim_addr: sim.addr,
@@ -396,6 +400,12 @@ impl TestApp {
 
     pub fn hook(&self) -> &Hook {
         self.hook.as_ref().expect("spawned without a hook")
+    }
+
+    /// Runs `sql` on the gateway's database behind its back: for tests that play an operator
+    /// (restoring a backup, say).
+    pub async fn execute_sql(&self, sql: &'static str) {
+        self.reader.execute(sql).await;
     }
 
     pub async fn snapshot(&self) -> Snapshot {

@@ -64,6 +64,7 @@ pub async fn run(gw: &Gateway, req: &NewInstance, test: bool) -> Result<Answer, 
         version: 0,
         created_at: now,
         updated_at: now,
+        released_at: None,
     };
     let code = if ready {
         ResultCode::Success

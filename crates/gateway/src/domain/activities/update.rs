@@ -19,7 +19,9 @@ use crate::domain::Gateway;
 use crate::domain::events::{self, kind};
 use crate::domain::lifecycle::{self, Transition};
 use crate::domain::replies::{Answer, Failure};
-use crate::store::{Commit, CommitOutcome, Instance, InstanceWrite, NewEvent, OrderRecord};
+use crate::store::{
+    Commit, CommitOutcome, Instance, InstanceStatus, InstanceWrite, NewEvent, OrderRecord,
+};
 
 /// Optimistic updates retry this often when a concurrent call changed the instance first.
 const MAX_ATTEMPTS: usize = 8;
@@ -254,6 +256,9 @@ where
         };
         let mut next = change.instance;
         next.updated_at = now;
+        if next.status == InstanceStatus::Released && instance.status != InstanceStatus::Released {
+            next.released_at = Some(now);
+        }
         let commit = Commit {
             response: response_key.clone().map(|k| (k, answer.body.clone())),
             instance: Some(InstanceWrite::Update {

@@ -45,7 +45,7 @@ impl CommitSteps for Transaction<'_, Sqlite> {
             concat!(
                 "INSERT INTO instances (",
                 instance_columns!(),
-                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) ON CONFLICT DO NOTHING"
+                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) ON CONFLICT DO NOTHING"
             ),
         )
         .bind(&i.instance_id)
@@ -63,6 +63,7 @@ impl CommitSteps for Transaction<'_, Sqlite> {
         .bind(i.version)
         .bind(to_ms(i.created_at))
         .bind(to_ms(i.updated_at))
+        .bind(i.released_at.map(to_ms))
         .execute(&mut **self)
         .await?
         .rows_affected();
@@ -85,7 +86,8 @@ impl CommitSteps for Transaction<'_, Sqlite> {
         let updated = sqlx::query(
             "UPDATE instances SET order_id = $3, order_line_id = $4, product_id = $5, sku_code = $6, \
              charging_mode = $7, status = $8, trial = $9, expire_time_ms = $10, app_info_sealed = $11, \
-             test_flag = $12, updated_at_ms = $13, version = version + 1 \
+             test_flag = $12, updated_at_ms = $13, version = version + 1, \
+             released_at_ms = COALESCE(released_at_ms, $14) \
              WHERE instance_id = $1 AND version = $2",
         )
         .bind(&i.instance_id)
@@ -101,6 +103,7 @@ impl CommitSteps for Transaction<'_, Sqlite> {
         .bind(&i.app_info_sealed)
         .bind(i.test_flag)
         .bind(to_ms(i.updated_at))
+        .bind(i.released_at.map(to_ms))
         .execute(&mut **self)
         .await?
         .rows_affected();
