@@ -1027,6 +1027,7 @@ stories!(
     concurrent_inserts_of_one_purchase_commit_once,
     concurrent_claimers_deliver_each_event_once,
     usage_reports_are_recorded_once_per_event_id,
+    package_usage_is_split_by_the_instance_it_came_from,
     open_usage_groups_are_windows_ended_by_the_cutoff,
     closing_sums_a_window_and_refuses_late_reports,
     usage_windows_are_due_until_settled,

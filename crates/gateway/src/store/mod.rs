@@ -152,9 +152,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ) -> StoreResult<()>;
     /// Cumulative usage of those of `instance_ids` that have any.
     async fn usage_totals(&self, instance_ids: &[String]) -> StoreResult<Vec<UsageTotal>>;
-    /// Usage deducted from those of `package_ids` (by `relate_pkg_instance`) that have any; each
-    /// total's `instance_id` is the package.
-    async fn package_usage_totals(&self, package_ids: &[String]) -> StoreResult<Vec<UsageTotal>>;
+    /// Usage deducted from those of `package_ids` (by `relate_pkg_instance`) that have any, one
+    /// entry per package and on-demand instance it was reported for, ordered by both.
+    async fn package_usage_totals(&self, package_ids: &[String]) -> StoreResult<Vec<PackageUsage>>;
     /// An instance's windows, newest first.
     async fn list_usage_windows(
         &self,

@@ -300,6 +300,16 @@ pub struct UsageTotal {
     pub last_occurred_at: DateTime<Utc>,
 }
 
+/// Usage deducted from an on-demand package by one on-demand instance (reports naming the
+/// package in `relatePkgInstance`), for `queryInstance`'s per-instance package entries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackageUsage {
+    pub package_id: String,
+    /// The on-demand instance the usage was reported for (`relatedInstanceId`).
+    pub related_instance_id: String,
+    pub value_e4: i64,
+}
+
 /// What a 联营 Kit record describes (license-kit §4.4–4.8).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -31,8 +31,9 @@ use super::rows::{
 };
 use super::{
     Commit, CommitOutcome, Instance, KitFilter, KitKind, KitRecord, KitWrite, NewFinding,
-    NewUsageEvent, OrderRecord, OutboxEvent, OutboxStats, ReconcileFinding, RecordUsageOutcome,
-    Store, StoreResult, StoredResponse, UsageGroup, UsageSettlement, UsageTotal, UsageWindow,
+    NewUsageEvent, OrderRecord, OutboxEvent, OutboxStats, PackageUsage, ReconcileFinding,
+    RecordUsageOutcome, Store, StoreResult, StoredResponse, UsageGroup, UsageSettlement,
+    UsageTotal, UsageWindow,
 };
 
 mod kit;
@@ -395,7 +396,7 @@ impl Store for PostgresStore {
         usage::usage_totals(&self.pool, instance_ids).await
     }
 
-    async fn package_usage_totals(&self, package_ids: &[String]) -> StoreResult<Vec<UsageTotal>> {
+    async fn package_usage_totals(&self, package_ids: &[String]) -> StoreResult<Vec<PackageUsage>> {
         usage::package_usage_totals(&self.pool, package_ids).await
     }
 

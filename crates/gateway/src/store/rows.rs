@@ -251,6 +251,23 @@ impl TryFrom<UsageTotalRow> for UsageTotal {
     }
 }
 
+#[derive(Debug, sqlx::FromRow)]
+pub(super) struct PackageUsageRow {
+    package_id: String,
+    related_instance_id: String,
+    value_e4: i64,
+}
+
+impl From<PackageUsageRow> for super::PackageUsage {
+    fn from(row: PackageUsageRow) -> Self {
+        Self {
+            package_id: row.package_id,
+            related_instance_id: row.related_instance_id,
+            value_e4: row.value_e4,
+        }
+    }
+}
+
 /// The stored fields of a usage event that decide whether a repeated `event_id` is the same
 /// report.
 #[derive(Debug, PartialEq, Eq, sqlx::FromRow)]

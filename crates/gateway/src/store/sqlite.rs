@@ -32,9 +32,9 @@ use super::rows::{
 };
 use super::{
     Commit, CommitOutcome, Instance, KitFilter, KitKind, KitRecord, KitWrite, NewFinding,
-    NewUsageEvent, OrderRecord, OutboxEvent, OutboxStats, ReconcileFinding, RecordUsageOutcome,
-    Store, StoreError, StoreResult, StoredResponse, UsageGroup, UsageSettlement, UsageTotal,
-    UsageWindow,
+    NewUsageEvent, OrderRecord, OutboxEvent, OutboxStats, PackageUsage, ReconcileFinding,
+    RecordUsageOutcome, Store, StoreError, StoreResult, StoredResponse, UsageGroup,
+    UsageSettlement, UsageTotal, UsageWindow,
 };
 
 mod kit;
@@ -507,7 +507,7 @@ impl Store for SqliteStore {
         usage::usage_totals(&self.pool, instance_ids).await
     }
 
-    async fn package_usage_totals(&self, package_ids: &[String]) -> StoreResult<Vec<UsageTotal>> {
+    async fn package_usage_totals(&self, package_ids: &[String]) -> StoreResult<Vec<PackageUsage>> {
         usage::package_usage_totals(&self.pool, package_ids).await
     }
 

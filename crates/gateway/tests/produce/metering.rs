@@ -384,4 +384,44 @@ async fn usage_deducted_from_a_package_names_it_in_the_record() {
     let info = query.json()["info"].clone();
     assert_eq!(info[0]["usageInfo"][0]["usageValue"], json!(2.5), "{info}");
     assert_eq!(info[1]["usageInfo"][0]["usageValue"], json!(2.5), "{info}");
+    assert_eq!(info[1]["usageInfo"].as_array().unwrap().len(), 1, "{info}");
+    assert!(
+        info[1]["usageInfo"][0].get("relatedInstanceId").is_none(),
+        "{info}"
+    );
+
+    // A second on-demand instance drawing on the same package: the package answers one entry
+    // per instance, each naming it (saas-v2 §3.2 `relatedInstanceId`).
+    let other = {
+        let placed = app.place_order(on_demand_order());
+        let reply = app
+            .new_instance(&placed.order_id, &placed.order_line_ids[0], "biz-metered-2")
+            .await;
+        reply.assert_code("000000");
+        reply.instance_id()
+    };
+    let (status, body) = report(
+        &app,
+        json!({"eventId": "p-2", "instanceId": other, "value": "1.25",
+               "occurredAt": "2025-03-01T09:20:00Z", "relatePkgInstance": package}),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let query = app.query(&[&package]).await;
+    let entries = query.json()["info"][0]["usageInfo"].clone();
+    let mut seen: Vec<(String, f64)> = entries
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["relatedInstanceId"].as_str().unwrap().to_owned(),
+                e["usageValue"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    seen.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut expected = vec![(id.clone(), 2.5), (other.clone(), 1.25)];
+    expected.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(seen, expected, "{entries}");
 }

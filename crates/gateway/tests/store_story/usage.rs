@@ -130,6 +130,35 @@ pub async fn usage_reports_are_recorded_once_per_event_id(store: Arc<dyn Store>)
     );
 }
 
+pub async fn package_usage_is_split_by_the_instance_it_came_from(store: Arc<dyn Store>) {
+    for event in [
+        in_pkg(report("pk-1", "i-1", 10_000, 10), "pkg-1"),
+        in_pkg(report("pk-2", "i-1", 5_000, 20), "pkg-1"),
+        in_pkg(report("pk-3", "i-2", 2_500, 30), "pkg-1"),
+        in_pkg(report("pk-4", "i-3", 1, 40), "pkg-2"),
+        report("pk-5", "i-1", 99, 50),
+    ] {
+        assert_eq!(record(&store, &event).await, RecordUsageOutcome::Recorded);
+    }
+    let ids = ["pkg-1".to_owned(), "pkg-9".to_owned()];
+    let got: Vec<(String, String, i64)> = store
+        .package_usage_totals(&ids)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| (p.package_id, p.related_instance_id, p.value_e4))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("pkg-1".into(), "i-1".into(), 15_000),
+            ("pkg-1".into(), "i-2".into(), 2_500)
+        ],
+        "usage outside a package, and other packages, are not counted"
+    );
+    assert!(store.package_usage_totals(&[]).await.unwrap().is_empty());
+}
+
 pub async fn open_usage_groups_are_windows_ended_by_the_cutoff(store: Arc<dyn Store>) {
     let events = [
         report("a", "i-1", 1, 100),

@@ -26,7 +26,7 @@ pub async fn run(gw: &Gateway, req: &QueryInstance) -> Result<Answer, Failure> {
     for id in &ids {
         if let Some(instance) = found.iter().find(|i| &i.instance_id == id) {
             let mut info = instance_info(gw, instance)?;
-            info.usage_info = usage.get(id.as_str()).cloned().map(|u| vec![u]);
+            info.usage_info = usage.get(id.as_str()).cloned();
             infos.push(info);
         }
     }
@@ -39,13 +39,13 @@ pub async fn run(gw: &Gateway, req: &QueryInstance) -> Result<Answer, Failure> {
 
 /// Usage of the on-demand instances among `found` (saas-v2 §3.2: on-demand and on-demand
 /// package instances must report it), as of now: the cumulative amount reported for an on-demand
-/// instance, and the amount deducted from a package (reports naming it in `relatePkgInstance`),
-/// zero before the first report. One entry per instance; a package's entry does not split its
-/// amount by the on-demand instance it came from (`relatedInstanceId` is left out).
-async fn usage_of<'a>(
+/// instance, zero before the first report; for a package, one entry per on-demand instance whose
+/// reports named it in `relatePkgInstance`, with that instance as `relatedInstanceId` (§3.2: one
+/// usage entry per metered item), or one zero entry before any.
+async fn usage_of(
     gw: &Gateway,
-    found: &'a [Instance],
-) -> Result<HashMap<&'a str, UsageInfo>, Failure> {
+    found: &[Instance],
+) -> Result<HashMap<String, Vec<UsageInfo>>, Failure> {
     let ids_of = |keep: fn(&str) -> bool| -> Vec<String> {
         found
             .iter()
@@ -58,28 +58,36 @@ async fn usage_of<'a>(
     if metered.is_empty() && packages.is_empty() {
         return Ok(HashMap::new());
     }
-    let mut totals = gw.store.usage_totals(&metered).await?;
-    totals.extend(gw.store.package_usage_totals(&packages).await?);
     let now = MarketTimeMillis::from(gw.clock.now());
-    Ok(found
-        .iter()
-        .filter(|i| {
-            metering::is_metered(&i.charging_mode) || metering::is_package(&i.charging_mode)
-        })
-        .map(|instance| {
-            let total = totals
-                .iter()
-                .find(|t| t.instance_id == instance.instance_id)
-                .map_or(0, |t| u64::try_from(t.value_e4).unwrap_or(0));
-            let info = UsageInfo {
-                related_instance_id: None,
-                usage_value: UsageValue::from_ten_thousandths(total),
-                statistical_time: now,
-                dashboard_url: None,
-            };
-            (instance.instance_id.as_str(), info)
-        })
-        .collect())
+    let entry = |related: Option<&str>, value_e4: i64| UsageInfo {
+        related_instance_id: related.map(str::to_owned),
+        usage_value: UsageValue::from_ten_thousandths(u64::try_from(value_e4).unwrap_or(0)),
+        statistical_time: now,
+        dashboard_url: None,
+    };
+    let mut usage: HashMap<String, Vec<UsageInfo>> = HashMap::new();
+    for id in metered.iter().chain(&packages) {
+        usage.insert(id.clone(), Vec::new());
+    }
+    for total in gw.store.usage_totals(&metered).await? {
+        if let Some(entries) = usage.get_mut(&total.instance_id) {
+            entries.push(entry(None, total.value_e4));
+        }
+    }
+    for deducted in gw.store.package_usage_totals(&packages).await? {
+        if let Some(entries) = usage.get_mut(&deducted.package_id) {
+            entries.push(entry(
+                Some(&deducted.related_instance_id),
+                deducted.value_e4,
+            ));
+        }
+    }
+    for entries in usage.values_mut() {
+        if entries.is_empty() {
+            entries.push(entry(None, 0));
+        }
+    }
+    Ok(usage)
 }
 
 fn instance_info(gw: &Gateway, instance: &Instance) -> Result<InstanceInfo, Failure> {

@@ -10,13 +10,13 @@ use sqlx::{PgPool, Postgres, Transaction};
 
 use super::steps::ORDERING_LOCK_CLASS;
 use crate::store::rows::{
-    UsageEventRow, UsageGroupRow, UsageTotalRow, UsageWindowRow, convert_all, non_negative,
-    pkg_column, to_ms, unique_conflict, usage_window_columns,
+    PackageUsageRow, UsageEventRow, UsageGroupRow, UsageTotalRow, UsageWindowRow, convert_all,
+    non_negative, pkg_column, to_ms, unique_conflict, usage_window_columns,
 };
 use crate::store::usage::{self, UsageSteps, WindowKey};
 use crate::store::{
-    NewUsageEvent, RecordUsageOutcome, StoreResult, UsageGroup, UsageSettlement, UsageTotal,
-    UsageWindow,
+    NewUsageEvent, PackageUsage, RecordUsageOutcome, StoreResult, UsageGroup, UsageSettlement,
+    UsageTotal, UsageWindow,
 };
 
 /// First key of the two-key advisory locks on instances' usage ("ku"). Two-key locks of another
@@ -274,19 +274,20 @@ pub(super) async fn usage_totals(
 pub(super) async fn package_usage_totals(
     pool: &PgPool,
     package_ids: &[String],
-) -> StoreResult<Vec<UsageTotal>> {
+) -> StoreResult<Vec<PackageUsage>> {
     if package_ids.is_empty() {
         return Ok(Vec::new());
     }
-    let rows: Vec<UsageTotalRow> = sqlx::query_as(
-        "SELECT relate_pkg_instance AS instance_id, SUM(value_e4)::BIGINT AS value_e4, \
-         MAX(occurred_at_ms) AS last_occurred_at_ms FROM usage_events \
-         WHERE relate_pkg_instance = ANY($1) GROUP BY relate_pkg_instance",
+    let rows: Vec<PackageUsageRow> = sqlx::query_as(
+        "SELECT relate_pkg_instance AS package_id, instance_id AS related_instance_id, \
+         SUM(value_e4)::BIGINT AS value_e4 FROM usage_events \
+         WHERE relate_pkg_instance = ANY($1) \
+         GROUP BY relate_pkg_instance, instance_id ORDER BY relate_pkg_instance, instance_id",
     )
     .bind(package_ids)
     .fetch_all(pool)
     .await?;
-    convert_all(rows)
+    Ok(rows.into_iter().map(PackageUsage::from).collect())
 }
 
 pub(super) async fn list_usage_windows(

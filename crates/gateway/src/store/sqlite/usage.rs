@@ -9,13 +9,13 @@ use sqlx::{Sqlite, SqlitePool, Transaction};
 
 use super::retry_busy;
 use crate::store::rows::{
-    UsageEventRow, UsageGroupRow, UsageTotalRow, UsageWindowRow, convert_all, non_negative,
-    pkg_column, to_ms, unique_conflict, usage_window_columns,
+    PackageUsageRow, UsageEventRow, UsageGroupRow, UsageTotalRow, UsageWindowRow, convert_all,
+    non_negative, pkg_column, to_ms, unique_conflict, usage_window_columns,
 };
 use crate::store::usage::{self, UsageSteps, WindowKey};
 use crate::store::{
-    NewUsageEvent, RecordUsageOutcome, StoreError, StoreResult, UsageGroup, UsageSettlement,
-    UsageTotal, UsageWindow,
+    NewUsageEvent, PackageUsage, RecordUsageOutcome, StoreError, StoreResult, UsageGroup,
+    UsageSettlement, UsageTotal, UsageWindow,
 };
 
 impl UsageSteps for Transaction<'_, Sqlite> {
@@ -274,22 +274,22 @@ pub(super) async fn usage_totals(
 pub(super) async fn package_usage_totals(
     pool: &SqlitePool,
     package_ids: &[String],
-) -> StoreResult<Vec<UsageTotal>> {
+) -> StoreResult<Vec<PackageUsage>> {
     if package_ids.is_empty() {
         return Ok(Vec::new());
     }
     let ids =
         serde_json::to_string(package_ids).map_err(|err| StoreError::Corrupt(err.to_string()))?;
-    let rows: Vec<UsageTotalRow> = sqlx::query_as(
-        "SELECT relate_pkg_instance AS instance_id, SUM(value_e4) AS value_e4, \
-         MAX(occurred_at_ms) AS last_occurred_at_ms FROM usage_events \
+    let rows: Vec<PackageUsageRow> = sqlx::query_as(
+        "SELECT relate_pkg_instance AS package_id, instance_id AS related_instance_id, \
+         SUM(value_e4) AS value_e4 FROM usage_events \
          WHERE relate_pkg_instance IN (SELECT value FROM json_each($1)) \
-         GROUP BY relate_pkg_instance",
+         GROUP BY relate_pkg_instance, instance_id ORDER BY relate_pkg_instance, instance_id",
     )
     .bind(ids)
     .fetch_all(pool)
     .await?;
-    convert_all(rows)
+    Ok(rows.into_iter().map(PackageUsage::from).collect())
 }
 
 pub(super) async fn list_usage_windows(
