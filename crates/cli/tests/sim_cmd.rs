@@ -33,7 +33,7 @@ fn lists_every_flow() {
     for name in ["new-period", "upgrade", "online-license", "license-code"] {
         assert!(text.contains(name), "{text}");
     }
-    assert_eq!(text.lines().count(), 15);
+    assert_eq!(text.lines().count(), 16);
 }
 
 #[test]

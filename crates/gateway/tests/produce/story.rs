@@ -446,3 +446,80 @@ async fn assert_builtin_license(
     assert_eq!(body["eventId"], event_id);
     assert_eq!(body["effectiveTime"], effective);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn renewal_change_takes_the_new_specification_from_the_order_sqlite() {
+    renewal_change_takes_the_new_specification_from_the_order(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn renewal_change_takes_the_new_specification_from_the_order_postgres() {
+    renewal_change_takes_the_new_specification_from_the_order(Backend::Postgres).await;
+}
+
+/// `RENEWAL_CHANGE` (saas-v2 §3.3): a renewal whose order carries another SKU. The request
+/// names only the expiry; the new specification is read from the renewal order.
+async fn renewal_change_takes_the_new_specification_from_the_order(backend: Backend) {
+    use koogate_sim::orders::{LineSpec, OrderSpec, OrderType, ProductSpec};
+    let test = "renewal_change_takes_the_new_specification_from_the_order";
+    let Some(app) = story_app(backend, true, test).await else {
+        return;
+    };
+    let placed = app.place_order(period_order());
+    let id = app
+        .new_instance(
+            &placed.order_id,
+            &placed.order_line_ids[0],
+            "biz-renew-change",
+        )
+        .await
+        .instance_id();
+    app.run_outbox().await;
+    assert_eq!(
+        app.instance(&id).await.sku_code.as_deref(),
+        Some("sku-basic")
+    );
+    let renewal = app.place_order(OrderSpec::new(OrderType::Renew).line(
+        LineSpec::period("month", 1, "20250501235959").products(vec![ProductSpec::new(
+            "OFFI000000000000000001",
+            "sku-pro",
+            "SIM测试商品,专业版",
+        )]),
+    ));
+    let body = json!({
+        "activity": "refreshInstance", "instanceId": id, "orderId": renewal.order_id,
+        "orderLineId": renewal.order_line_ids[0], "expireTime": "20250501235959",
+        "scene": "RENEWAL_CHANGE",
+    });
+    app.call(body.clone()).await.assert_code("000000");
+    let renewed = app.instance(&id).await;
+    assert_eq!(renewed.sku_code.as_deref(), Some("sku-pro"));
+    assert_eq!(
+        renewed.expire_time,
+        Some(Utc.with_ymd_and_hms(2025, 5, 1, 23, 59, 59).unwrap())
+    );
+    let stored = app
+        .store
+        .get_order(&renewal.order_id, &renewal.order_line_ids[0])
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.order_type, "RENEW");
+    // The vendor hears of it once, with the new SKU and the order.
+    app.run_outbox().await;
+    let renewed_events: Vec<_> = app
+        .hook()
+        .accepted()
+        .into_iter()
+        .filter(|d| d.event_type() == "instance.renewed")
+        .collect();
+    assert_eq!(renewed_events.len(), 1, "{renewed_events:?}");
+    let data = &renewed_events[0].body["data"];
+    assert_eq!(data["scene"], "RENEWAL_CHANGE");
+    assert_eq!(data["skuCode"], "sku-pro");
+    assert!(data["order"].is_object(), "{data}");
+    // KooGallery's retry changes nothing more.
+    let before = app.snapshot().await;
+    app.call(body).await.assert_code("000000");
+    assert_eq!(app.snapshot().await, before);
+}

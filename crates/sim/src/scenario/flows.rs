@@ -24,7 +24,7 @@ use parts::{
 };
 
 /// Every flow name, in the order `koogate sim --flow all` plays them.
-pub const NAMES: [&str; 15] = [
+pub const NAMES: [&str; 16] = [
     "new-period",
     "new-one-time",
     "new-on-demand",
@@ -32,6 +32,7 @@ pub const NAMES: [&str; 15] = [
     "trial",
     "trial-to-paid",
     "renewal",
+    "renewal-change",
     "un-renewal",
     "upgrade",
     "expiry",
@@ -61,6 +62,7 @@ pub fn by_name(name: &str, at: DateTime<Utc>) -> Option<Flow> {
         "trial" => purchase(d.trial()),
         "trial-to-paid" => trial_to_paid(&d),
         "renewal" => vec![new_instance(d.monthly(OrderType::New, 30)), renew(&d)],
+        "renewal-change" => renewal_change(&d),
         "un-renewal" => un_renewal(&d),
         "upgrade" => upgrade(&d),
         "expiry" => expiry(&d),
@@ -83,6 +85,7 @@ fn summary(name: &str) -> &'static str {
         "trial" => "trial",
         "trial-to-paid" => "trial, then converted to a paid order",
         "renewal" => "purchase, then a renewal",
+        "renewal-change" => "purchase, then a renewal that changes the specification",
         "un-renewal" => "purchase, renewal, then the renewal period refunded",
         "upgrade" => "purchase, change check, then upgrade",
         "expiry" => "purchase, expiry freeze, renewal, unfreeze",
@@ -105,6 +108,21 @@ fn trial_to_paid(d: &Dates) -> Vec<Step> {
 
 fn renew(d: &Dates) -> Step {
     refresh("renewal", "RENEWAL", d.after(60)).place(d.monthly(OrderType::Renew, 60))
+}
+
+/// `RENEWAL_CHANGE` (spec saas-v2 §3.3, newer revision): the renewal order carries the new
+/// specification, which the vendor reads from the order.
+fn renewal_change(d: &Dates) -> Vec<Step> {
+    let line = LineSpec::period("month", 1, &d.after(60)).products(vec![pro_product()]);
+    vec![
+        new_instance(d.monthly(OrderType::New, 30)),
+        refresh(
+            "renewal with a new specification",
+            "RENEWAL_CHANGE",
+            d.after(60),
+        )
+        .place(d.order(OrderType::Renew, line)),
+    ]
 }
 
 fn un_renewal(d: &Dates) -> Vec<Step> {

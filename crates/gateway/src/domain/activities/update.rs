@@ -15,10 +15,10 @@ use serde_json::json;
 use super::new_instance::order_record;
 use super::success;
 use crate::config::ReleaseUnknown;
-use crate::domain::Gateway;
 use crate::domain::events::{self, kind};
 use crate::domain::lifecycle::{self, Transition};
 use crate::domain::replies::{Answer, Failure};
+use crate::domain::{FetchedOrder, Gateway};
 use crate::store::{
     Commit, CommitOutcome, Instance, InstanceStatus, InstanceWrite, NewEvent, OrderRecord,
 };
@@ -38,26 +38,117 @@ pub async fn refresh(gw: &Gateway, req: &RefreshInstance) -> Result<Answer, Fail
         req.instance_id.as_str(),
         req.order_id.as_str()
     );
-    update(gw, req.instance_id.as_str(), Some(key), None, |instance, now| {
-        if !lifecycle::accepts_order_changes(instance.status) {
-            return Err(Failure::InstanceNotFound(format!("{} is released", instance.instance_id)));
+    let (order_id, line_id) = (req.order_id.as_str(), req.order_line_id.as_str());
+    // A renewal that changes the specification carries the new one only in its order.
+    let order = match req.scene {
+        RefreshScene::RenewalChange => {
+            match order_for_change(gw, &key, req.instance_id.as_str(), order_id, line_id).await? {
+                OrderForChange::Replay(answer) => return Ok(answer),
+                OrderForChange::Order(order) => Some(order),
+            }
         }
-        let mut next = instance.clone();
-        next.expire_time = Some(req.expire_time.at());
-        if let Some(product_id) = &req.product_id {
-            next.product_id = Some(product_id.as_str().to_owned());
-        }
-        if req.scene == RefreshScene::TrialToFormal {
-            next.trial = false;
-        }
-        let data = json!({
-            "scene": req.scene.as_str(), "orderId": req.order_id.as_str(), "orderLineId": req.order_line_id.as_str(),
-            "expireTime": req.expire_time.at().to_rfc3339(), "productId": next.product_id,
-        });
-        let event = events::event(kind::RENEWED, &next.instance_id, Some(&next.instance_id), next.test_flag, data, now);
-        Ok(Some(Change { instance: next, events: vec![event] }))
-    })
+        _ => None,
+    };
+    let record = order
+        .as_ref()
+        .map(|order| order_record(order, order_id, line_id, gw.clock.now()));
+    update(
+        gw,
+        req.instance_id.as_str(),
+        Some(key),
+        record,
+        |instance, now| {
+            if !lifecycle::accepts_order_changes(instance.status) {
+                return Err(Failure::InstanceNotFound(format!(
+                    "{} is released",
+                    instance.instance_id
+                )));
+            }
+            let mut next = instance.clone();
+            if let Some(order) = &order {
+                apply_order_line(&mut next, order, order_id, line_id)?;
+            }
+            next.expire_time = Some(req.expire_time.at());
+            if let Some(product_id) = &req.product_id {
+                next.product_id = Some(product_id.as_str().to_owned());
+            }
+            if req.scene == RefreshScene::TrialToFormal {
+                next.trial = false;
+            }
+            let mut data = json!({
+                "scene": req.scene.as_str(), "orderId": order_id, "orderLineId": line_id,
+                "expireTime": req.expire_time.at().to_rfc3339(), "productId": next.product_id,
+            });
+            if let Some(order) = &order {
+                data["skuCode"] = json!(next.sku_code);
+                data["order"] = events::raw_order(&order.raw);
+            }
+            let event = events::event(
+                kind::RENEWED,
+                &next.instance_id,
+                Some(&next.instance_id),
+                next.test_flag,
+                data,
+                now,
+            );
+            Ok(Some(Change {
+                instance: next,
+                events: vec![event],
+            }))
+        },
+    )
     .await
+}
+
+/// The order behind a change (upgrade, renewal with a new specification), or the stored answer
+/// when the change was already made.
+enum OrderForChange {
+    Replay(Answer),
+    Order(FetchedOrder),
+}
+
+/// Replays a change already made; otherwise fetches its order, but only for an instance koogate
+/// has (an unknown one is `000003` without asking KooGallery).
+async fn order_for_change(
+    gw: &Gateway,
+    key: &str,
+    instance_id: &str,
+    order_id: &str,
+    line_id: &str,
+) -> Result<OrderForChange, Failure> {
+    if let Some(stored) = gw.store.find_response(key).await? {
+        return Ok(OrderForChange::Replay(Answer::replayed(stored.body)));
+    }
+    if gw.store.get_instance(instance_id).await?.is_none() {
+        return Err(Failure::InstanceNotFound(instance_id.to_owned()));
+    }
+    let order = gw
+        .marketplace
+        .query_order(order_id, Some(line_id))
+        .await
+        .map_err(|e| Failure::Internal(format!("order query: {e}")))?;
+    Ok(OrderForChange::Order(order))
+}
+
+/// Takes the product, SKU and expiry of `line_id` in `order` (each kept when the order omits it).
+fn apply_order_line(
+    next: &mut Instance,
+    order: &FetchedOrder,
+    order_id: &str,
+    line_id: &str,
+) -> Result<(), Failure> {
+    let line = order
+        .line(line_id)
+        .ok_or_else(|| Failure::Internal(format!("order {order_id} has no line {line_id}")))?;
+    let product = line.product_info.first();
+    next.product_id = product
+        .and_then(|p| p.product_id.clone())
+        .or(next.product_id.take());
+    next.sku_code = product
+        .and_then(|p| p.sku_code.clone())
+        .or(next.sku_code.take());
+    next.expire_time = line.expire_at().or(next.expire_time);
+    Ok(())
 }
 
 pub async fn status(gw: &Gateway, req: &UpdateInstanceStatus) -> Result<Answer, Failure> {
@@ -155,36 +246,19 @@ pub async fn upgrade(gw: &Gateway, req: &UpgradeInstance) -> Result<Answer, Fail
         req.instance_id.as_str(),
         req.order_id.as_str()
     );
-    if let Some(stored) = gw.store.find_response(&key).await? {
-        return Ok(Answer::replayed(stored.body));
-    }
-    if gw
-        .store
-        .get_instance(req.instance_id.as_str())
-        .await?
-        .is_none()
-    {
-        return Err(Failure::InstanceNotFound(
-            req.instance_id.as_str().to_owned(),
-        ));
-    }
     let (order_id, line_id) = (req.order_id.as_str(), req.order_line_id.as_str());
-    let order = gw
-        .marketplace
-        .query_order(order_id, Some(line_id))
-        .await
-        .map_err(|e| Failure::Internal(format!("order query: {e}")))?;
+    let order =
+        match order_for_change(gw, &key, req.instance_id.as_str(), order_id, line_id).await? {
+            OrderForChange::Replay(answer) => return Ok(answer),
+            OrderForChange::Order(order) => order,
+        };
     let record = order_record(&order, order_id, line_id, gw.clock.now());
     update(gw, req.instance_id.as_str(), Some(key), Some(record), |instance, now| {
         if !lifecycle::accepts_order_changes(instance.status) {
             return Err(Failure::InstanceNotFound(format!("{} is released", instance.instance_id)));
         }
-        let line = order.line(line_id).ok_or_else(|| Failure::Internal(format!("order {order_id} has no line {line_id}")))?;
-        let product = line.product_info.first();
         let mut next = instance.clone();
-        next.product_id = product.and_then(|p| p.product_id.clone()).or(next.product_id);
-        next.sku_code = product.and_then(|p| p.sku_code.clone()).or(next.sku_code);
-        next.expire_time = line.expire_at().or(next.expire_time);
+        apply_order_line(&mut next, &order, order_id, line_id)?;
         let data = json!({
             "orderId": order_id, "orderLineId": line_id, "productId": next.product_id, "skuCode": next.sku_code,
             "order": events::raw_order(&order.raw),
