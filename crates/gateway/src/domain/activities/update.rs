@@ -44,7 +44,7 @@ pub async fn refresh(gw: &Gateway, req: &RefreshInstance) -> Result<Answer, Fail
         RefreshScene::RenewalChange => {
             match order_for_change(gw, &key, req.instance_id.as_str(), order_id, line_id).await? {
                 OrderForChange::Replay(answer) => return Ok(answer),
-                OrderForChange::Order(order) => Some(order),
+                OrderForChange::Order(order) => Some(*order),
             }
         }
         _ => None,
@@ -104,7 +104,7 @@ pub async fn refresh(gw: &Gateway, req: &RefreshInstance) -> Result<Answer, Fail
 /// when the change was already made.
 enum OrderForChange {
     Replay(Answer),
-    Order(FetchedOrder),
+    Order(Box<FetchedOrder>),
 }
 
 /// Replays a change already made; otherwise fetches its order, but only for an instance koogate
@@ -127,7 +127,7 @@ async fn order_for_change(
         .query_order(order_id, Some(line_id))
         .await
         .map_err(|e| Failure::Internal(format!("order query: {e}")))?;
-    Ok(OrderForChange::Order(order))
+    Ok(OrderForChange::Order(Box::new(order)))
 }
 
 /// Takes the product, SKU and expiry of `line_id` in `order` (each kept when the order omits it).
@@ -250,7 +250,7 @@ pub async fn upgrade(gw: &Gateway, req: &UpgradeInstance) -> Result<Answer, Fail
     let order =
         match order_for_change(gw, &key, req.instance_id.as_str(), order_id, line_id).await? {
             OrderForChange::Replay(answer) => return Ok(answer),
-            OrderForChange::Order(order) => order,
+            OrderForChange::Order(order) => *order,
         };
     let record = order_record(&order, order_id, line_id, gw.clock.now());
     update(gw, req.instance_id.as_str(), Some(key), Some(record), |instance, now| {
