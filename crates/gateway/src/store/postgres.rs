@@ -49,10 +49,16 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::sqlx_macros::migrate!("migratio
 
 const MAX_CONNECTIONS: u32 = 10;
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+const NONCE_CONNECTIONS: u32 = 4;
 
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
     pool: PgPool,
+    /// Nonces only, on sessions with `synchronous_commit = off`: the commit returns before the
+    /// server flushes its WAL (see `Store::remember_nonce` for why that is safe). A crash of
+    /// koogate loses nothing the server has; a crash of the server can lose its last fraction of
+    /// a second of nonces, all of them inside the replay window it takes the server to return.
+    nonce_pool: PgPool,
 }
 
 impl PostgresStore {
@@ -65,7 +71,20 @@ impl PostgresStore {
             .connect(url)
             .await?;
         MIGRATOR.run(&pool).await?;
-        Ok(Self { pool })
+        let nonce_pool = PgPoolOptions::new()
+            .max_connections(NONCE_CONNECTIONS)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    sqlx::query("SET synchronous_commit = off")
+                        .execute(conn)
+                        .await
+                        .map(|_| ())
+                })
+            })
+            .connect(url)
+            .await?;
+        Ok(Self { pool, nonce_pool })
     }
 }
 
@@ -114,7 +133,7 @@ impl Store for PostgresStore {
         )
         .bind(nonce)
         .bind(to_ms(now))
-        .execute(&self.pool)
+        .execute(&self.nonce_pool)
         .await?
         .rows_affected();
         Ok(inserted == 1)
