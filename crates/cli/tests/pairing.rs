@@ -79,6 +79,7 @@ impl Serve {
                 "koogate serve exited early"
             );
             assert!(Instant::now() < deadline, "koogate serve did not listen");
+            #[allow(clippy::disallowed_methods)] // a plain test thread: no runtime to block
             std::thread::sleep(Duration::from_millis(50));
         }
         Self { child, addr }

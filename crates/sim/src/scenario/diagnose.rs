@@ -38,8 +38,8 @@ pub fn common_failure(
     for report in purchases {
         let last = exchanges
             .iter()
-            .filter(|e| e.flow == report.flow && e.fault.is_none())
-            .last()?;
+            .rev()
+            .find(|e| e.flow == report.flow && e.fault.is_none())?;
         let symptom = match &last.response {
             Some(response) => CommonFailure::Code(response.result_code.clone()?),
             None => CommonFailure::NoAnswer,
