@@ -301,7 +301,7 @@ fn print_likely_cause(sim: &SimHandle, target: &str, common: &CommonFailure) {
     let url = sim.openapi_url();
     let (what, cause, fix) = match common {
         CommonFailure::Code(code) if code == "000005" => (
-            "000005 (order or instance not found)",
+            "000005 (the target could not get the order)",
             "the target looks orders up in another KooGallery open API than this simulator's \
              (a `koogate serve` in sandbox mode asks its own embedded sandbox)"
                 .to_owned(),
