@@ -113,6 +113,44 @@ fn zero_configuration_passes_in_sandbox_mode_and_creates_nothing() {
 }
 
 #[test]
+fn categories_sharing_a_key_are_warned_about() {
+    let dir = TempDir::new();
+    let shared = doctor(&dir.0, &[]);
+    assert_eq!(shared.code, 0, "{}", shared.all());
+    let line = shared.assert_line("warn", "key-categories");
+    assert!(
+        line.contains("basic, license-code, generic (orderNotify), Kit share one access key"),
+        "{line}"
+    );
+    let partly = doctor(
+        &dir.0,
+        &[
+            ("KOOGATE_ACCESS_KEY", "doctor-basic-key"),
+            ("KOOGATE_LICENSE_ACCESS_KEY", "doctor-license-key"),
+            ("KOOGATE_NOTIFY_ACCESS_KEY", "doctor-basic-key"),
+            ("KOOGATE_KIT_ACCESS_KEY", "doctor-kit-key"),
+        ],
+    );
+    let line = partly.assert_line("warn", "key-categories");
+    assert!(
+        line.contains("basic, generic (orderNotify) share"),
+        "{line}"
+    );
+    assert!(!partly.all().contains("doctor-basic-key"));
+    let distinct = doctor(
+        &dir.0,
+        &[
+            ("KOOGATE_ACCESS_KEY", "doctor-basic-key"),
+            ("KOOGATE_LICENSE_ACCESS_KEY", "doctor-license-key"),
+            ("KOOGATE_NOTIFY_ACCESS_KEY", "doctor-notify-key"),
+            ("KOOGATE_KIT_ACCESS_KEY", "doctor-kit-key"),
+        ],
+    );
+    distinct.assert_line("ok", "key-categories");
+    assert!(distinct.line("warn", "key-categories").is_none());
+}
+
+#[test]
 fn an_invalid_variable_fails_naming_it() {
     let dir = TempDir::new();
     let run = doctor(&dir.0, &[("KOOGATE_ENCRYPT_TYPE", "7")]);

@@ -68,6 +68,15 @@ fn a_down_target_fails_the_flow_with_exit_1_and_a_record() {
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(stdout.contains("T+ 3:00:00"), "{stdout}");
     assert!(stdout.contains("order refunded"), "{stdout}");
+    // Every purchase ended unanswered: the summary says so and what to start.
+    assert!(
+        stdout.contains("every purchase failed the same way: no answer"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("nothing answers at {url}")),
+        "{stdout}"
+    );
     assert!(!stdout.contains(KEY));
     let record: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();

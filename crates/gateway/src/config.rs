@@ -447,6 +447,42 @@ impl Config {
         Ok(())
     }
 
+    /// Groups of interface categories that end up signed with one key (an unset category key
+    /// falls back to `access_key`), for the warnings of `serve` and `doctor`: spec
+    /// license-kit-openapi §1.2 says the categories must not share one. Call after the generated
+    /// secrets are filled in; an unset `access_key` is not compared.
+    pub fn shared_key_categories(&self) -> Vec<Vec<&'static str>> {
+        let basic = self.access_key.as_ref().map(Secret::expose);
+        fn resolve<'a>(key: Option<&'a Secret>, basic: Option<&'a str>) -> Option<&'a str> {
+            key.map(Secret::expose).or(basic)
+        }
+        let keys = [
+            ("basic", basic),
+            (
+                "license-code",
+                resolve(self.license_access_key.as_ref(), basic),
+            ),
+            (
+                "generic (orderNotify)",
+                resolve(self.notify_access_key.as_ref(), basic),
+            ),
+            ("Kit", resolve(self.kit_access_key.as_ref(), basic)),
+        ];
+        let mut groups: Vec<(&str, Vec<&'static str>)> = Vec::new();
+        for (name, key) in keys {
+            let Some(key) = key else { continue };
+            match groups.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, names)) => names.push(name),
+                None => groups.push((key, vec![name])),
+            }
+        }
+        groups
+            .into_iter()
+            .map(|(_, names)| names)
+            .filter(|names| names.len() > 1)
+            .collect()
+    }
+
     /// Sandbox mode: no real open-API credentials, so order queries go to the embedded sandbox.
     pub fn sandbox(&self) -> bool {
         self.openapi_url.is_none()

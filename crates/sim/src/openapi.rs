@@ -53,6 +53,17 @@ pub use record::{Exchange, Upload, UploadContent, Verdict};
 pub use server::{OpenApiConfig, OpenApiHandle, OpenApiServer, start};
 pub use usage_store::{InstanceStatus, UsageAnomaly, UsageApi, UsageInstance, UsageRecord};
 
+/// The development open-API AK of `koogate sim`, used when no other is given, so that
+/// `koogate serve --follow-sim` can sign its queries without copying a random value between
+/// terminals. Not a secret and never valid anywhere but a local simulator: the gateway uses it
+/// only in sandbox mode, which real open-API credentials end.
+pub const DEV_AK: &str = "KOOGATE-DEV-AK";
+/// The development open-API SK that goes with [`DEV_AK`]; published in the README on purpose.
+pub const DEV_SK: &str = "koogate-dev-sk-not-a-secret";
+/// Where `koogate sim` serves its open API unless told otherwise, and where
+/// `koogate serve --follow-sim` looks for it.
+pub const DEV_URL: &str = "http://127.0.0.1:9090";
+
 /// The order query route.
 pub const ORDER_QUERY_PATH: &str = "/api/mkp-openapi-public/global/v1/order/query";
 /// The license string/file upload route (axum pattern).

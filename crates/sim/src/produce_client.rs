@@ -70,6 +70,39 @@ pub struct ClientConfig {
     pub clock: Clock,
     /// Accept any TLS certificate (local targets with self-signed certificates only).
     pub accept_invalid_certs: bool,
+    /// Keys of the other interface categories; each defaults to [`Self::key`].
+    pub category_keys: CategoryKeys,
+}
+
+/// The access keys bound to the categories other than the basic interfaces (spec saas-v2 §2.1;
+/// license-kit-openapi §1.2 says each category should have its own). `None` signs that category
+/// with the basic key, which is what a seller center with one key for everything expects.
+#[derive(Debug, Clone, Default)]
+pub struct CategoryKeys {
+    /// License授权码交付接口: `refreshLicenseCode`, `updateLicenseCodeStatus`, `releaseLicenseCode`.
+    pub license: Option<AccessKey>,
+    /// 通用接口: `orderNotify`.
+    pub notify: Option<AccessKey>,
+}
+
+impl CategoryKeys {
+    /// The key bound to `activity`'s category, `basic` for the basic interfaces and for bodies
+    /// without a recognised activity (the gateway's `KeyCategory::of_activity` reads it the same
+    /// way).
+    pub fn for_activity<'a>(
+        &'a self,
+        basic: &'a AccessKey,
+        activity: Option<&str>,
+    ) -> &'a AccessKey {
+        let chosen = match activity {
+            Some("refreshLicenseCode" | "updateLicenseCodeStatus" | "releaseLicenseCode") => {
+                self.license.as_ref()
+            }
+            Some("orderNotify") => self.notify.as_ref(),
+            _ => None,
+        };
+        chosen.unwrap_or(basic)
+    }
 }
 
 impl ClientConfig {
@@ -81,6 +114,7 @@ impl ClientConfig {
             timeout: Duration::from_secs(20),
             clock: Clock::system(),
             accept_invalid_certs: false,
+            category_keys: CategoryKeys::default(),
         }
     }
 }
@@ -175,6 +209,22 @@ impl ProduceClient {
         &self.config.key
     }
 
+    /// The key that signs (and whose `Body-Sign` answers) a request with this body: its
+    /// `activity` picks the category. Reading the activity from the bytes keeps every caller,
+    /// fault probes included, signing exactly as KooGallery would.
+    pub fn key_for_body(&self, body: &[u8]) -> &AccessKey {
+        let activity = serde_json::from_slice::<serde_json::Value>(body)
+            .ok()
+            .and_then(|v| {
+                v.get("activity")
+                    .and_then(serde_json::Value::as_str)
+                    .map(str::to_owned)
+            });
+        self.config
+            .category_keys
+            .for_activity(&self.config.key, activity.as_deref())
+    }
+
     pub fn now_ms(&self) -> i64 {
         self.config.clock.now_ms()
     }
@@ -188,13 +238,14 @@ impl ProduceClient {
     pub fn sign_bytes(&self, body: Vec<u8>, auth: &Auth) -> SignedRequest {
         let timestamp = (self.now_ms() + auth.offset_ms).to_string();
         let nonce = auth.nonce.clone().unwrap_or_else(fresh_nonce);
+        let key = self.key_for_body(&body);
         let signature = match auth.tamper {
             Tamper::WrongKey => {
                 // A near miss of the real key: a well-formed signature with the wrong value.
-                let wrong = AccessKey::new(format!("{}-not-the-key", self.key().expose()));
+                let wrong = AccessKey::new(format!("{}-not-the-key", key.expose()));
                 scheme_a::sign(&wrong, &timestamp, &nonce, &body)
             }
-            _ => scheme_a::sign(self.key(), &timestamp, &nonce, &body),
+            _ => scheme_a::sign(key, &timestamp, &nonce, &body),
         };
         match auth.tamper {
             Tamper::OmitAll => SignedRequest {

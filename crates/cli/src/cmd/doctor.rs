@@ -125,6 +125,7 @@ async fn doctor(args: DoctorArgs) -> ExitCode {
     report.ok("config", sources(args.config.as_deref(), &vars));
     unknown_variables(&mut report, &vars);
     let stored = secrets(&mut report, &config);
+    key_categories(&mut report, &config);
     master_key(&mut report, &config, stored.as_ref());
     data_dir(&mut report, &config.data_dir);
     database(&mut report, &config).await;
@@ -222,6 +223,33 @@ fn secrets(report: &mut Report, config: &Config) -> Option<GeneratedSecrets> {
     }
     private_file_mode(report, &path);
     stored
+}
+
+/// Spec license-kit-openapi §1.2: the interface categories must not share an access key. A
+/// generated `access_key` counts as one key like any other: with nothing else set, every
+/// category shares it.
+fn key_categories(report: &mut Report, config: &Config) {
+    let mut resolved = config.clone();
+    if resolved.access_key.is_none() {
+        // Only compared, never shown: stands for the key `serve` would generate.
+        resolved.access_key = Some(Secret::new("(generated access_key)"));
+    }
+    let groups = resolved.shared_key_categories();
+    if groups.is_empty() {
+        report.ok(
+            "key-categories",
+            "each interface category has its own access key",
+        );
+    }
+    for group in groups {
+        report.warn(
+            "key-categories",
+            format!(
+                "{} share one access key; license-kit-openapi §1.2 asks for one per category: bind distinct keys in the seller center and set KOOGATE_LICENSE_ACCESS_KEY, KOOGATE_NOTIFY_ACCESS_KEY and KOOGATE_KIT_ACCESS_KEY",
+                group.join(", ")
+            ),
+        );
+    }
 }
 
 #[cfg(unix)]

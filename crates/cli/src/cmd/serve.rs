@@ -12,7 +12,7 @@ use koogate_gateway::app::{App, Options};
 use koogate_gateway::clock::SystemClock;
 use koogate_gateway::config::{Config, GeneratedSecrets, Secret};
 use koogate_protocol::AccessKey;
-use koogate_sim::openapi::{OpenApiConfig, OpenApiHandle};
+use koogate_sim::openapi::{DEV_AK, DEV_SK, DEV_URL, OpenApiConfig, OpenApiHandle};
 use koogate_sim::orders::{OrderBook, OrderSpec, OrderType};
 
 use super::{CliError, CmdResult};
@@ -22,6 +22,11 @@ pub struct ServeArgs {
     /// TOML configuration file (`KOOGATE_CONFIG`); environment variables override it.
     #[arg(long, env = "KOOGATE_CONFIG")]
     config: Option<PathBuf>,
+    /// Sandbox mode only: query orders from a running `koogate sim` at URL (default
+    /// http://127.0.0.1:9090, where `koogate sim` serves its open API) with its fixed development
+    /// AK/SK, instead of the embedded sandbox, so the simulator's purchases are found.
+    #[arg(long, value_name = "URL", num_args = 0..=1, default_missing_value = DEV_URL)]
+    follow_sim: Option<String>,
 }
 
 pub fn run(args: ServeArgs) -> CmdResult {
@@ -50,10 +55,19 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         tracing::info!(path = %secrets_path.display(), "using generated secrets for every secret not configured");
     }
     let sandbox = config.sandbox();
-    let _sandbox_server = if sandbox {
-        Some(start_sandbox(&mut config, &generated).await?)
-    } else {
-        None
+    warn_shared_keys(&config);
+    let _sandbox_server = match (&args.follow_sim, sandbox) {
+        (Some(_), false) => anyhow::bail!(
+            "--follow-sim pairs a sandbox-mode gateway with `koogate sim`; it is refused while \
+             KOOGATE_OPENAPI_URL is set, so real open-API credentials are never replaced by the \
+             simulator's development ones"
+        ),
+        (Some(url), true) => {
+            follow_sim(&mut config, url);
+            None
+        }
+        (None, true) => Some(start_sandbox(&mut config, &generated).await?),
+        (None, false) => None,
     };
     let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
         .install_recorder()
@@ -69,8 +83,38 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {}", config.listen))?;
     let addr = listener.local_addr()?;
-    banner(&config, addr, sandbox, app.tls());
+    banner(
+        &config,
+        addr,
+        sandbox.then_some(args.follow_sim.is_some()),
+        app.tls(),
+    );
     app.serve(listener, shutdown_signal()).await
+}
+
+/// Points a sandbox-mode gateway at a running `koogate sim`'s open API, signed with the
+/// simulator's fixed development AK/SK (not secrets: they are printed in the README). Only
+/// reached in sandbox mode, i.e. when no real open-API URL is configured.
+fn follow_sim(config: &mut Config, url: &str) {
+    config.openapi_url = Some(url.trim_end_matches('/').to_owned());
+    config.ak = Some(DEV_AK.to_owned());
+    config.sk = Some(Secret::new(DEV_SK));
+    tracing::warn!(
+        url,
+        "following koogate sim: order queries go to the simulator's open API with its development AK/SK"
+    );
+}
+
+/// Spec license-kit-openapi §1.2: each interface category has its own access key. One key for
+/// all still works (and is what zero configuration gives), but a leaked key then signs every
+/// category; say so once at start.
+fn warn_shared_keys(config: &Config) {
+    for group in config.shared_key_categories() {
+        tracing::warn!(
+            categories = group.join(", "),
+            "these interface categories share one access key; spec license-kit-openapi §1.2 asks for one key per category: bind distinct keys in the seller center and set KOOGATE_LICENSE_ACCESS_KEY, KOOGATE_NOTIFY_ACCESS_KEY and KOOGATE_KIT_ACCESS_KEY"
+        );
+    }
 }
 
 /// Starts the simulator's open API in-process and points the gateway at it.
@@ -125,10 +169,24 @@ fn sandbox_orders() -> anyhow::Result<OrderBook> {
     Ok(book)
 }
 
-fn banner(config: &Config, addr: std::net::SocketAddr, sandbox: bool, tls: bool) {
+/// `sandbox`: `None` in production, `Some(following)` in sandbox mode, `following` when order
+/// queries go to a running `koogate sim` rather than the embedded sandbox.
+fn banner(config: &Config, addr: std::net::SocketAddr, sandbox: Option<bool>, tls: bool) {
     let scheme = if tls { "https" } else { "http" };
     let url = format!("{scheme}://{addr}{}", config.produce_path);
-    if sandbox {
+    if sandbox == Some(true) {
+        tracing::warn!(
+            "=============================================================================="
+        );
+        tracing::warn!("SANDBOX MODE, following koogate sim: order queries go to the simulator at");
+        tracing::warn!(
+            "{} with its development AK/SK.",
+            config.openapi_url.as_deref().unwrap_or_default()
+        );
+        tracing::warn!(
+            "=============================================================================="
+        );
+    } else if sandbox == Some(false) {
         tracing::warn!(
             "=============================================================================="
         );
@@ -143,7 +201,7 @@ fn banner(config: &Config, addr: std::net::SocketAddr, sandbox: bool, tls: bool)
         production_interface = %url,
         database = %redact_url(&config.database_url()),
         provisioner = if config.hook_url.is_some() { "vendor hook" } else { "built-in" },
-        sandbox,
+        sandbox = sandbox.is_some(),
         "koogate is listening"
     );
 }

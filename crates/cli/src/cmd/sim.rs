@@ -10,13 +10,16 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
+use koogate_gateway::config::GeneratedSecrets;
 use koogate_protocol::AccessKey;
 use koogate_sim::faults::{self, Faults};
 use koogate_sim::handle::{Sim, SimConfig, SimHandle};
-use koogate_sim::openapi::OpenApiConfig;
+use koogate_sim::openapi::{DEV_AK, DEV_SK, OpenApiConfig};
+use koogate_sim::produce_client::CategoryKeys;
 use koogate_sim::retry::{CallKind, RetryPolicy};
 use koogate_sim::scenario::{
-    BusinessErrors, EngineOptions, Flow, FlowOutcome, FlowReport, SimClock, Target, Trigger, flows,
+    BusinessErrors, CommonFailure, EngineOptions, Flow, FlowOutcome, FlowReport, SimClock, Target,
+    Trigger, common_failure, flows,
 };
 
 use super::{CliError, CmdResult, input};
@@ -26,24 +29,34 @@ pub struct SimArgs {
     /// The production interface URL, as registered in the seller center.
     #[arg(long, required_unless_present = "list")]
     target: Option<String>,
-    /// The access key bound to the basic interfaces (`KOOGATE_ACCESS_KEY`); never printed.
-    #[arg(
-        long,
-        env = "KOOGATE_ACCESS_KEY",
-        hide_env_values = true,
-        required_unless_present = "list"
-    )]
+    /// The access key bound to the basic interfaces (`KOOGATE_ACCESS_KEY`); never printed. When
+    /// unset, the key `koogate serve` generated in `--data-dir` is used.
+    #[arg(long, env = "KOOGATE_ACCESS_KEY", hide_env_values = true)]
     key: Option<String>,
+    /// The access key bound to the license-code interfaces (`KOOGATE_LICENSE_ACCESS_KEY`):
+    /// signs refreshLicenseCode, updateLicenseCodeStatus and releaseLicenseCode; default --key.
+    #[arg(long, env = "KOOGATE_LICENSE_ACCESS_KEY", hide_env_values = true)]
+    license_key: Option<String>,
+    /// The access key bound to the generic interfaces (`KOOGATE_NOTIFY_ACCESS_KEY`): signs
+    /// orderNotify; default --key.
+    #[arg(long, env = "KOOGATE_NOTIFY_ACCESS_KEY", hide_env_values = true)]
+    notify_key: Option<String>,
+    /// Without --key: the data directory of the `koogate serve` under test (`KOOGATE_DATA_DIR`),
+    /// whose generated access key (in secrets.toml) is used.
+    #[arg(long, env = "KOOGATE_DATA_DIR", default_value = "koogate-data")]
+    data_dir: PathBuf,
     /// A flow name (see --list) or `all`; may be repeated.
     #[arg(long, default_value = "all")]
     flow: Vec<String>,
     /// Address of the simulated open API (and of the inspection API under /__sim/).
     #[arg(long, default_value = "127.0.0.1:9090")]
     listen: SocketAddr,
-    /// Open-API AK the target signs order queries with (`KOOGATE_SIM_AK`); random when unset.
+    /// Open-API AK the target signs order queries with (`KOOGATE_SIM_AK`); when unset, the fixed
+    /// development AK `KOOGATE-DEV-AK` that `koogate serve --follow-sim` uses.
     #[arg(long, env = "KOOGATE_SIM_AK")]
     openapi_ak: Option<String>,
-    /// Open-API SK (`KOOGATE_SIM_SK`); random when unset.
+    /// Open-API SK (`KOOGATE_SIM_SK`); when unset, the development SK
+    /// `koogate-dev-sk-not-a-secret` (not a secret: it opens only this simulator).
     #[arg(long, env = "KOOGATE_SIM_SK", hide_env_values = true)]
     openapi_sk: Option<String>,
     /// Write every exchange, message, order and flow report as JSON to this file.
@@ -133,7 +146,11 @@ fn config(args: &SimArgs, clock: SimClock) -> Result<SimConfig, CliError> {
             "--target `{url}` must start with http:// or https://"
         )));
     }
-    let key = input::key(args.key.as_deref().unwrap_or_default())?;
+    let key = basic_key(args)?;
+    let category_keys = CategoryKeys {
+        license: args.license_key.as_deref().map(input::key).transpose()?,
+        notify: args.notify_key.as_deref().map(input::key).transpose()?,
+    };
     let timeout = Duration::try_from_secs_f64(args.timeout_secs)
         .ok()
         .filter(|d| !d.is_zero())
@@ -162,6 +179,7 @@ fn config(args: &SimArgs, clock: SimClock) -> Result<SimConfig, CliError> {
         expect_license_upload: !args.no_license_upload_check,
         license_upload_wait: Duration::try_from_secs_f64(args.license_upload_wait_secs)
             .map_err(|_| CliError::new("--license-upload-wait-secs must be a number of seconds"))?,
+        category_keys,
         ..EngineOptions::default()
     };
     let mut openapi = OpenApiConfig::default();
@@ -169,7 +187,9 @@ fn config(args: &SimArgs, clock: SimClock) -> Result<SimConfig, CliError> {
         (Some(ak), Some(sk)) if !ak.is_empty() && !sk.is_empty() => {
             openapi = openapi.keys(ak, AccessKey::new(sk));
         }
-        (None, None) => {}
+        // Fixed rather than random, so a gateway started before (or after) this run can follow
+        // it without copying anything: `koogate serve --follow-sim`.
+        (None, None) => openapi = openapi.keys(DEV_AK, AccessKey::new(DEV_SK)),
         _ => {
             return Err(CliError::new(
                 "--openapi-ak and --openapi-sk go together (both non-empty, or neither)",
@@ -184,6 +204,30 @@ fn config(args: &SimArgs, clock: SimClock) -> Result<SimConfig, CliError> {
     })
 }
 
+/// `--key`, or else the access key a zero-configuration `koogate serve` generated in the data
+/// directory, so the two pair without the operator copying a random value.
+fn basic_key(args: &SimArgs) -> Result<AccessKey, CliError> {
+    if let Some(key) = &args.key {
+        return input::key(key);
+    }
+    let dir = &args.data_dir;
+    match GeneratedSecrets::load(dir) {
+        Ok(Some(secrets)) => {
+            println!(
+                "using the access key `koogate serve` generated in {}",
+                GeneratedSecrets::path(dir).display()
+            );
+            input::key(&secrets.access_key)
+        }
+        Ok(None) => Err(CliError::new(format!(
+            "no --key (KOOGATE_ACCESS_KEY), and no {} to read a generated one from: pass the \
+             target's access key, or run this where `koogate serve` keeps its data (--data-dir)",
+            GeneratedSecrets::path(dir).display()
+        ))),
+        Err(err) => Err(CliError::new(format!("no --key, and {err}"))),
+    }
+}
+
 async fn simulate(args: &SimArgs, mut config: SimConfig, chosen: &[Flow]) -> CmdResult {
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -195,12 +239,17 @@ async fn simulate(args: &SimArgs, mut config: SimConfig, chosen: &[Flow]) -> Cmd
         .map_err(|e| CliError::new(format!("cannot start the simulator: {e}")))?;
     print_banner(&sim, &target);
     let mut fulfilled = 0;
+    let mut reports = Vec::new();
     for flow in chosen {
         let report = sim.run_flow(flow).await;
         print_timeline(&sim, flow, &report);
         fulfilled += usize::from(report.fulfilled());
+        reports.push(report);
     }
     println!("\n{fulfilled} of {} flows fulfilled", chosen.len());
+    if let Some(common) = common_failure(chosen, &reports, &sim.exchanges()) {
+        print_likely_cause(&sim, &target, &common);
+    }
     let held = print_fault_summary(&sim);
     if let Some(path) = &args.json {
         sim.export_json(path)
@@ -228,15 +277,62 @@ fn print_banner(sim: &SimHandle, target: &str) {
     println!("    URL {}", sim.openapi_url());
     println!("    AK  {}", sim.ak());
     println!("    SK  {}", sim.sk().expose());
-    println!(
-        "  koogate serve: KOOGATE_OPENAPI_URL={} KOOGATE_AK={} KOOGATE_SK=<the SK above>",
-        sim.openapi_url(),
-        sim.ak()
-    );
+    if sim.ak() == DEV_AK {
+        println!("    (fixed development AK/SK: they open this simulator only)");
+        println!(
+            "  koogate serve in sandbox mode pairs with: koogate serve --follow-sim {}",
+            sim.openapi_url()
+        );
+    } else {
+        println!(
+            "  koogate serve: KOOGATE_OPENAPI_URL={} KOOGATE_AK={} KOOGATE_SK=<the SK above>",
+            sim.openapi_url(),
+            sim.ak()
+        );
+    }
     println!("  retries run on a simulated clock: hours of KooGallery retries take seconds.");
     for line in sim.engine().options().faults.describe() {
         println!("  fault {line}");
     }
+}
+
+/// Every flow failed the same way: name the most likely cause and the command that fixes it.
+fn print_likely_cause(sim: &SimHandle, target: &str, common: &CommonFailure) {
+    let url = sim.openapi_url();
+    let (what, cause, fix) = match common {
+        CommonFailure::Code(code) if code == "000005" => (
+            "000005 (the target could not get the order)",
+            "the target looks orders up in another KooGallery open API than this simulator's \
+             (a `koogate serve` in sandbox mode asks its own embedded sandbox)"
+                .to_owned(),
+            format!(
+                "restart the gateway following this simulator: koogate serve --follow-sim {url}\n    \
+                 (another target: set its open-API URL to {url}, AK {}, SK <the SK above>)",
+                sim.ak()
+            ),
+        ),
+        CommonFailure::Code(code) if code == "000001" => (
+            "000001 (signature refused)",
+            "--key is not the access key the target checks signatures with".to_owned(),
+            format!(
+                "pass the target's key: koogate sim --target {target} --key <its KOOGATE_ACCESS_KEY>\n    \
+                 (for a zero-configuration `koogate serve`, run koogate sim in its directory without --key)"
+            ),
+        ),
+        CommonFailure::Code(code) => (
+            code.as_str(),
+            "the target refuses every purchase the same way; its log says why".to_owned(),
+            "see the first timeline above".to_owned(),
+        ),
+        CommonFailure::NoAnswer => (
+            "no answer",
+            format!("nothing answers at {target}"),
+            "start the target first, e.g. koogate serve --follow-sim, or check --target".to_owned(),
+        ),
+    };
+    println!("every purchase failed the same way: {what}");
+    println!("  most likely: {cause}");
+    println!("  fix: {fix}");
 }
 
 /// The verdicts of the exchanges faults added; `true` when every expectation held.

@@ -157,3 +157,29 @@ fn an_older_secrets_file_gains_a_license_key_once() {
     assert_eq!(leftovers, 1, "only secrets.toml remains");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn categories_sharing_a_key_are_grouped() {
+    let mut config = Config {
+        access_key: Some(Secret::new("basic-key")),
+        ..Config::default()
+    };
+    assert_eq!(
+        config.shared_key_categories(),
+        vec![vec![
+            "basic",
+            "license-code",
+            "generic (orderNotify)",
+            "Kit"
+        ]]
+    );
+    config.license_access_key = Some(Secret::new("license-key"));
+    config.notify_access_key = Some(Secret::new("notify-key"));
+    config.kit_access_key = Some(Secret::new("license-key"));
+    assert_eq!(
+        config.shared_key_categories(),
+        vec![vec!["license-code", "Kit"]]
+    );
+    config.kit_access_key = Some(Secret::new("kit-key"));
+    assert!(config.shared_key_categories().is_empty());
+}

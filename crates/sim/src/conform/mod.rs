@@ -18,7 +18,7 @@ use koogate_protocol::AccessKey;
 use serde::Serialize;
 
 use crate::openapi::OpenApiHandle;
-use crate::produce_client::{BuildError, ClientConfig, Clock, ProduceClient};
+use crate::produce_client::{BuildError, CategoryKeys, ClientConfig, Clock, ProduceClient};
 
 pub mod cases;
 pub mod checks;
@@ -105,6 +105,8 @@ pub async fn run(
         timeout: config.budget,
         clock: config.clock.clone(),
         accept_invalid_certs: config.accept_invalid_certs,
+        // The catalogue sends basic-interface activities only.
+        category_keys: CategoryKeys::default(),
     })?;
     let started_ms = config.clock.now_ms();
     let mut runner = runner::Runner::new(config, client, sandbox);

@@ -149,3 +149,46 @@ async fn an_unreachable_target_is_a_connect_error() {
     let err = client.call(&Body::query_instance("i")).await.unwrap_err();
     assert!(matches!(err, SendError::Connect(_)), "{err:?}");
 }
+
+#[test]
+fn each_activity_is_signed_with_its_category_key() {
+    let basic = AccessKey::new("basic");
+    let keys = CategoryKeys {
+        license: Some(AccessKey::new("license")),
+        notify: Some(AccessKey::new("notify")),
+    };
+    let key = |activity: Option<&str>| keys.for_activity(&basic, activity).expose().to_owned();
+    for activity in [
+        "refreshLicenseCode",
+        "updateLicenseCodeStatus",
+        "releaseLicenseCode",
+    ] {
+        assert_eq!(key(Some(activity)), "license", "{activity}");
+    }
+    assert_eq!(key(Some("orderNotify")), "notify");
+    for activity in [
+        Some("newInstance"),
+        Some("getLicenseAsync"),
+        Some("nope"),
+        None,
+    ] {
+        assert_eq!(key(activity), "basic", "{activity:?}");
+    }
+    // Unset categories fall back to the basic key.
+    let unset = CategoryKeys::default();
+    assert_eq!(
+        unset.for_activity(&basic, Some("orderNotify")).expose(),
+        "basic"
+    );
+    // The client reads the activity from the bytes it signs.
+    let mut config = ClientConfig::new("http://127.0.0.1:1/produce", basic.clone());
+    config.category_keys = keys.clone();
+    let client = ProduceClient::new(config).unwrap();
+    assert_eq!(
+        client
+            .key_for_body(br#"{"activity":"orderNotify","orderId":"x"}"#)
+            .expose(),
+        "notify"
+    );
+    assert_eq!(client.key_for_body(b"not json").expose(), "basic");
+}

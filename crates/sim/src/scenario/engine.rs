@@ -17,7 +17,7 @@ use super::{Flow, FlowOutcome, FlowReport, template};
 use crate::faults::Faults;
 use crate::message_log::MessageLog;
 use crate::orders::OrderBook;
-use crate::produce_client::{BuildError, ClientConfig, ProduceClient};
+use crate::produce_client::{BuildError, CategoryKeys, ClientConfig, ProduceClient};
 use crate::retry::{CALL_TIMEOUT, CallKind, Exhausted, RetryPolicy};
 
 /// The production interface under test.
@@ -71,6 +71,9 @@ pub struct EngineOptions {
     /// How long to wait for that upload, in real time (the vendor uploads from its own worker,
     /// which the virtual clock does not drive).
     pub license_upload_wait: Duration,
+    /// Keys of the license-code and generic (`orderNotify`) categories; the basic key is
+    /// [`Target::key`], and each of these defaults to it.
+    pub category_keys: CategoryKeys,
 }
 
 impl Default for EngineOptions {
@@ -88,6 +91,7 @@ impl Default for EngineOptions {
             openapi: None,
             expect_license_upload: true,
             license_upload_wait: DEFAULT_LICENSE_UPLOAD_WAIT,
+            category_keys: CategoryKeys::default(),
         }
     }
 }
@@ -148,6 +152,7 @@ impl Engine {
             timeout: options.timeout,
             clock: options.signing.clock(&clock),
             accept_invalid_certs: options.accept_invalid_certs,
+            category_keys: options.category_keys.clone(),
         })?;
         Ok(Self(Arc::new(Inner {
             client,

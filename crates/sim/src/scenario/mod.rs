@@ -8,6 +8,7 @@
 //!   exchange, and opens a seller-center message for every failing call.
 
 mod clock;
+mod diagnose;
 mod engine;
 mod exchange;
 mod faulted;
@@ -28,6 +29,7 @@ use crate::orders::OrderSpec;
 use crate::retry::CallKind;
 
 pub use clock::{SigningTime, SimClock};
+pub use diagnose::{CommonFailure, common_failure};
 pub use engine::{AttemptInfo, BusinessErrors, Engine, EngineOptions, Target};
 pub use judge::{Judgement, has_app_info, judge};
 pub use ledger::{
