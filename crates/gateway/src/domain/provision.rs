@@ -242,3 +242,48 @@ async fn on_refusal(
     }
     Ok(commit)
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn only_new_instance_codes_refuse() {
+        for code in REFUSAL_CODES {
+            let refusal = Refusal::parse(&json!({"code": code.code()})).unwrap();
+            assert_eq!(refusal.code, code);
+            assert_eq!(refusal.message, code.default_message());
+        }
+        for bad in [
+            json!({"code": "000000"}),
+            json!({"code": "000004"}),
+            json!({"code": "000005"}),
+            json!({"code": "000108"}),
+            json!({"code": "000903"}),
+            json!({"code": "100"}),
+            json!({"code": 100}),
+            json!({"message": "no code"}),
+            json!({"code": "000100", "message": ["x"]}),
+            json!("000100"),
+        ] {
+            assert!(Refusal::parse(&bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn messages_are_cleaned_and_bounded() {
+        let parse = |m: serde_json::Value| {
+            Refusal::parse(&json!({"code": "000101", "message": m}))
+                .unwrap()
+                .message
+        };
+        assert_eq!(parse(json!(" taken\r\n\u{1b}[31m ")), "taken[31m");
+        assert_eq!(parse(json!("手".repeat(300))).chars().count(), 255);
+        assert_eq!(
+            parse(json!("")),
+            "Mobile number not specified or already exists."
+        );
+    }
+}
