@@ -103,6 +103,19 @@ pub fn refusal_key(instance_id: &str) -> String {
     format!("newInstance-refusal:{instance_id}")
 }
 
+/// Whether the vendor refused the purchase behind `instance`. KooGallery was answered the
+/// refusal and refunds the order, so the instance must not become ready afterwards.
+pub async fn was_refused(gw: &Gateway, instance: &Instance) -> crate::store::StoreResult<bool> {
+    if instance.status != InstanceStatus::Failed {
+        return Ok(false);
+    }
+    Ok(gw
+        .store
+        .find_response(&refusal_key(&instance.instance_id))
+        .await?
+        .is_some())
+}
+
 /// The commit that fails `instance` with `refusal`, or `None` when the refusal comes too late
 /// (the instance is no longer provisioning: ready, frozen, released or already failed).
 pub fn refusal_commit(gw: &Gateway, instance: &Instance, refusal: &Refusal) -> Option<Commit> {

@@ -87,6 +87,14 @@ async fn every_code_refuses_a_purchase_later(app: TestApp) {
             }
         }
         assert_eq!(after.responses.len(), before.responses.len() + 1);
+
+        // KooGallery refunds the order: the vendor's system cannot make it ready afterwards.
+        let (status, error) = app
+            .mark_ready(&instance_id, &crate::vendor_app_info())
+            .await;
+        assert_eq!(status.as_u16(), 409, "{error}");
+        assert_eq!(error["code"], "refused");
+        assert_eq!(app.status(&instance_id).await, InstanceStatus::Failed);
     }
 }
 
