@@ -123,6 +123,8 @@ impl App {
             change_check_default: config.change_check_default,
             sandbox: options.sandbox,
             hook_configured: config.hook_url.is_some(),
+            frontend_url_in_new_instance: config.frontend_url_in_new_instance,
+            provision_wait: std::time::Duration::from_millis(config.provision_wait_ms),
             metering: MeteringSettings {
                 window: config.metering_window,
                 grace: chrono::Duration::seconds(

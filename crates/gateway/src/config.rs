@@ -69,6 +69,32 @@ pub enum ReleaseUnknown {
     Success,
 }
 
+/// Whether newInstance answers carry `appInfo.frontEndUrl`. The V2 debugger FAQ says newInstance
+/// must return `instanceId` and `frontEndUrl`, while the V2 tables list only `instanceId`
+/// (saas-v2 §3.1, open question 4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum FrontEndUrlInNewInstance {
+    /// When koogate knows it at answer time (built-in provisioner, or an instance already ready).
+    #[default]
+    WhenKnown,
+    /// Also while the vendor's system is still provisioning: from `frontend_url_template`.
+    Always,
+    /// Never: `instanceId` only, as the V2 tables say.
+    Never,
+}
+
+impl FrontEndUrlInNewInstance {
+    fn parse(value: &str) -> Option<Self> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "when-known" => Some(Self::WhenKnown),
+            "always" => Some(Self::Always),
+            "never" => Some(Self::Never),
+            _ => None,
+        }
+    }
+}
+
 /// How usage reports are cut into the windows pushed to KooGallery (saas-v2 §7.2 timing:
 /// hourly products report by 15 minutes past the next hour, daily ones by 00:15 the next day).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -157,6 +183,11 @@ pub struct Config {
     pub accept_sha256_inner: bool,
     /// Answer to `changeInstanceCheck` when no hook decides (`KOOGATE_CHANGE_CHECK_DEFAULT`: true/false).
     pub change_check_default: bool,
+    /// `appInfo.frontEndUrl` in newInstance answers (`KOOGATE_FRONTEND_URL_IN_NEW_INSTANCE`: `when-known`, `always` or `never`).
+    pub frontend_url_in_new_instance: FrontEndUrlInNewInstance,
+    /// With a hook: how long newInstance waits for its answer to `instance.provision`, so that a
+    /// quick refusal reaches KooGallery in the same call (`KOOGATE_PROVISION_WAIT_MS`; 0 = never wait).
+    pub provision_wait_ms: u64,
     /// Largest accepted request body in bytes (`KOOGATE_BODY_LIMIT`).
     pub body_limit: usize,
     /// Length of a usage window (`KOOGATE_METERING_WINDOW`: `hour` or `day`).
@@ -211,6 +242,8 @@ impl Default for Config {
             usage_info_name: "usageInfo".to_owned(),
             accept_sha256_inner: false,
             change_check_default: true,
+            frontend_url_in_new_instance: FrontEndUrlInNewInstance::WhenKnown,
+            provision_wait_ms: 0,
             body_limit: 1024 * 1024,
             metering_window: MeteringWindow::Hour,
             metering_grace_secs: 300,
@@ -224,6 +257,9 @@ impl Default for Config {
         }
     }
 }
+
+/// Longest `provision_wait_ms`.
+pub const MAX_PROVISION_WAIT_MS: u64 = 3000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -332,6 +368,16 @@ impl Config {
             "USAGE_INFO_NAME" => self.usage_info_name = value.to_owned(),
             "ACCEPT_SHA256_INNER" => self.accept_sha256_inner = flag()?,
             "CHANGE_CHECK_DEFAULT" => self.change_check_default = flag()?,
+            "FRONTEND_URL_IN_NEW_INSTANCE" => {
+                self.frontend_url_in_new_instance = FrontEndUrlInNewInstance::parse(value)
+                    .ok_or_else(|| bad("expected when-known, always or never"))?;
+            }
+            "PROVISION_WAIT_MS" => {
+                self.provision_wait_ms = value
+                    .trim()
+                    .parse()
+                    .map_err(|_| bad("expected a number of milliseconds"))?
+            }
             "BODY_LIMIT" => {
                 self.body_limit = value
                     .parse()
@@ -408,6 +454,12 @@ impl Config {
                 seconds = lateness,
                 "usage windows may be pushed more than 15 minutes after they end; KooGallery expects them within 15 minutes"
             );
+        }
+        // KooGallery gives newInstance 5 s; the order query and the commit need the rest.
+        if self.provision_wait_ms > MAX_PROVISION_WAIT_MS {
+            return Err(ConfigError::Invalid(format!(
+                "provision_wait_ms must be at most {MAX_PROVISION_WAIT_MS}: KooGallery waits 5 s for newInstance"
+            )));
         }
         if self.header_timeout_secs == 0 || self.body_timeout_secs == 0 {
             return Err(ConfigError::Invalid(

@@ -36,6 +36,8 @@ mod kit;
 mod metering;
 #[path = "produce/ops.rs"]
 mod ops;
+#[path = "produce/refusals.rs"]
+mod refusals;
 #[path = "produce/replicas.rs"]
 mod replicas;
 #[path = "produce/settings.rs"]

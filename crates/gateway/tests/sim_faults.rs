@@ -14,6 +14,11 @@
 
 #[path = "sim_faults/harness.rs"]
 mod harness;
+#[path = "support/hook.rs"]
+#[allow(dead_code)] // the receiver's other answers serve the produce tests
+mod hook;
+#[path = "sim_faults/refusals.rs"]
+mod refusals;
 #[path = "sim_faults/stories.rs"]
 mod stories;
 
@@ -24,7 +29,7 @@ macro_rules! on_both_backends {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    super::harness::on_backend(super::harness::Backend::Sqlite, super::stories::$name).await;
+                    super::harness::on_backend(super::harness::Backend::Sqlite, super::$name).await;
                 }
             )*
         }
@@ -32,14 +37,22 @@ macro_rules! on_both_backends {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    super::harness::on_backend(super::harness::Backend::Postgres, super::stories::$name).await;
+                    super::harness::on_backend(super::harness::Backend::Postgres, super::$name).await;
                 }
             )*
         }
     };
 }
 
+use refusals::{
+    every_refusal_code_is_answered_at_once_and_refunded,
+    every_refusal_code_is_refunded_after_retries,
+};
+use stories::*;
+
 on_both_backends!(
+    every_refusal_code_is_refunded_after_retries,
+    every_refusal_code_is_answered_at_once_and_refunded,
     twenty_concurrent_resends_make_one_instance,
     a_timeout_straddling_the_commit_gets_the_same_answer_on_retry,
     duplicate_delivery_of_every_step_ends_where_a_clean_run_does,

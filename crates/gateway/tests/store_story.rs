@@ -496,6 +496,50 @@ mod stories {
         assert_eq!(commit(&store, c).await, CommitOutcome::StaleInstance);
     }
 
+    /// A refusal replaces a stored answer (and adds one), only when the rest of its commit
+    /// applies: a stale instance version rolls the replacement back with everything else.
+    pub async fn replaced_responses_commit_with_their_instance(store: Arc<dyn Store>) {
+        let v1 = instance("i-1", "line:CS0001:1", t(0));
+        let c = Commit {
+            response: Some(("newInstance:CS0001:1".into(), b"000004".to_vec())),
+            instance: Some(InstanceWrite::Insert(v1.clone())),
+            ..at(t(0))
+        };
+        assert_eq!(commit(&store, c).await, CommitOutcome::Committed);
+        let mut failed = v1.clone();
+        failed.status = InstanceStatus::Failed;
+        let refusal = |expected_version| Commit {
+            instance: Some(InstanceWrite::Update {
+                instance: failed.clone(),
+                expected_version,
+            }),
+            replace_responses: vec![
+                ("newInstance:CS0001:1".into(), b"000106".to_vec()),
+                ("newInstance-refusal:i-1".into(), b"000106".to_vec()),
+            ],
+            ..at(t(5))
+        };
+        assert_eq!(
+            commit(&store, refusal(7)).await,
+            CommitOutcome::StaleInstance
+        );
+        let body = |key: &'static str| {
+            let store = store.clone();
+            async move { store.find_response(key).await.unwrap().map(|r| r.body) }
+        };
+        assert_eq!(body("newInstance:CS0001:1").await, Some(b"000004".to_vec()));
+        assert_eq!(body("newInstance-refusal:i-1").await, None);
+
+        assert_eq!(commit(&store, refusal(1)).await, CommitOutcome::Committed);
+        assert_eq!(body("newInstance:CS0001:1").await, Some(b"000106".to_vec()));
+        assert_eq!(
+            body("newInstance-refusal:i-1").await,
+            Some(b"000106".to_vec())
+        );
+        let stored = store.get_instance("i-1").await.unwrap().unwrap();
+        assert_eq!((stored.status, stored.version), (InstanceStatus::Failed, 2));
+    }
+
     pub async fn orders_are_upserted(store: Arc<dyn Store>) {
         let c = Commit {
             order: Some(order("CS0001", "v1", t(0))),
@@ -1015,6 +1059,7 @@ stories!(
     repeated_response_key_replays_and_applies_nothing,
     taken_idem_key_rolls_back_the_whole_commit,
     stale_update_applies_nothing,
+    replaced_responses_commit_with_their_instance,
     orders_are_upserted,
     enqueued_events_are_claimable,
     events_of_one_key_are_delivered_in_order,

@@ -11,7 +11,7 @@ mod reference;
 
 use std::time::Duration;
 
-use harness::{assert_well_nested, config, koogate, sandbox, serve};
+use harness::{assert_well_nested, config, koogate, koogate_with, sandbox, serve};
 use koogate_sim::conform::{self, Report, Verdict, rule};
 use reference::Flaw;
 
@@ -51,6 +51,41 @@ async fn koogate_passes_every_required_case() {
         .await
         .unwrap();
     assert!(again.passed(), "{}", again.summary());
+}
+
+/// `--require-front-end-url`: koogate's default (`when-known`, built-in provisioner) passes;
+/// `frontend_url_in_new_instance = "never"` fails exactly the newInstance fields check.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn front_end_url_is_checked_when_asked() {
+    let sandbox = sandbox().await;
+    let mut strict = config("", Duration::from_secs(20));
+    strict.require_front_end_url = true;
+
+    let (url, _db) = koogate(&sandbox).await;
+    strict.url = url;
+    let report = conform::run(&strict, Some(&sandbox)).await.unwrap();
+    assert!(report.passed(), "{}", report.summary());
+
+    let (url, _db) = koogate_with(&sandbox, |c| {
+        c.frontend_url_in_new_instance = koogate_gateway::config::FrontEndUrlInNewInstance::Never;
+    })
+    .await;
+    strict.url = url.clone();
+    let report = conform::run(&strict, Some(&sandbox)).await.unwrap();
+    assert!(!report.passed());
+    assert_eq!(
+        failed(&report),
+        ["newInstance.fields"],
+        "{}",
+        report.summary()
+    );
+    let detail = &report.outcome("newInstance.fields").unwrap().detail;
+    assert!(detail.contains("frontEndUrl"), "{detail}");
+    // Not asked for, the same answer passes.
+    let report = conform::run(&config(&url, Duration::from_secs(20)), Some(&sandbox))
+        .await
+        .unwrap();
+    assert!(report.passed(), "{}", report.summary());
 }
 
 #[tokio::test]

@@ -47,6 +47,10 @@ pub struct ConformArgs {
     /// How long to poll queryInstance after newInstance answers 000004, in seconds.
     #[arg(long, default_value_t = 60.0)]
     provision_wait_secs: f64,
+    /// Also require `appInfo.frontEndUrl` in the newInstance answer (the V2 debugger FAQ says
+    /// newInstance must return it; the V2 tables do not list it).
+    #[arg(long)]
+    require_front_end_url: bool,
     /// Accept any TLS certificate (local HTTPS targets with self-signed certificates).
     #[arg(long)]
     insecure: bool,
@@ -78,6 +82,7 @@ fn config(args: &ConformArgs) -> Result<ConformConfig, CliError> {
     }
     config.order_id = args.order_id.clone();
     config.accept_invalid_certs = args.insecure;
+    config.require_front_end_url = args.require_front_end_url;
     config.progress = !args.no_progress && std::io::stdout().is_terminal();
     Ok(config)
 }

@@ -6,7 +6,7 @@
 //!                ready                 FREEZE
 //!  Provisioning ──────▶ Active ◀──────────────▶ Frozen
 //!       │  │              │        UNFREEZE        │
-//!       │  └─ give up ─▶ Failed                    │
+//!       │  └─ refused ─▶ Failed                    │
 //!       └──────────────────┴──── release ──────────┴──▶ Released (terminal)
 //! ```
 //!
@@ -20,7 +20,7 @@ use crate::store::InstanceStatus;
 pub enum Transition {
     /// The vendor's system finished provisioning (hook answer or `/ready`).
     Ready,
-    /// The vendor's system gave up.
+    /// The vendor's system refused the purchase (a `refuse` answer to `instance.provision`).
     ProvisionFailed,
     Freeze,
     Unfreeze,

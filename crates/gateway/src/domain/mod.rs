@@ -90,6 +90,10 @@ pub struct Settings {
     pub sandbox: bool,
     /// True when a vendor hook provisions instances; false means the built-in provisioner.
     pub hook_configured: bool,
+    /// `appInfo.frontEndUrl` in newInstance answers.
+    pub frontend_url_in_new_instance: crate::config::FrontEndUrlInNewInstance,
+    /// With a hook: how long newInstance waits for the provision answer; zero never waits.
+    pub provision_wait: std::time::Duration,
     pub metering: MeteringSettings,
     /// What the reconciliation pass does with its findings.
     pub reconcile_mode: crate::config::ReconcileMode,

@@ -237,6 +237,17 @@ pub async fn mark_ready(
                 format!("no instance {id}"),
             )
         })?;
+        if provision::was_refused(gw, &instance).await? {
+            tracing::warn!(
+                instance_id = id,
+                "refusing /ready: the vendor refused this purchase and KooGallery refunds it"
+            );
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "refused",
+                "this purchase was refused; KooGallery was told so and refunds the order",
+            ));
+        }
         let Some(commit) = provision::ready_commit(gw, &instance, &info) else {
             return Ok(Json(InstanceView::from(&instance)));
         };

@@ -35,6 +35,13 @@ pub(super) trait CommitSteps {
     async fn lock_ordering_keys(&mut self, keys: &[&str]) -> StoreResult<()>;
     async fn enqueue(&mut self, event: &NewEvent, now: DateTime<Utc>) -> StoreResult<()>;
     async fn complete_event(&mut self, id: i64, now: DateTime<Utc>) -> StoreResult<()>;
+    /// Stores `body` under `key`, replacing an earlier body.
+    async fn replace_response(
+        &mut self,
+        key: &str,
+        body: &[u8],
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
 }
 
 /// Runs the steps of `commit` in the documented order and reports the outcome. Any outcome
@@ -59,6 +66,9 @@ pub(super) async fn apply<S: CommitSteps>(
     enqueue_all(steps, &commit.events, commit.now).await?;
     if let Some(id) = commit.complete_event {
         steps.complete_event(id, commit.now).await?;
+    }
+    for (key, body) in &commit.replace_responses {
+        steps.replace_response(key, body, commit.now).await?;
     }
     Ok(CommitOutcome::Committed)
 }

@@ -130,6 +130,10 @@ pub struct Commit {
     /// A claimed outbox event whose delivery this commit concludes (e.g. a provision hook that
     /// answered with app info), so the event and its effect cannot be separated by a crash.
     pub complete_event: Option<i64>,
+    /// Responses stored over whatever is under their keys (inserted when absent), applied only
+    /// when the rest of the commit is: a vendor's late refusal replaces the `000004` a
+    /// newInstance call was answered, so KooGallery's retries see the refusal.
+    pub replace_responses: Vec<(String, Vec<u8>)>,
     pub now: DateTime<Utc>,
 }
 

@@ -18,6 +18,7 @@ use koogate_gateway::app::{App, Options};
 use koogate_gateway::clock::ManualClock;
 use koogate_gateway::config::{Config, Secret};
 use koogate_gateway::domain::Gateway;
+use koogate_gateway::outbox::Worker;
 use koogate_gateway::secret_box::SecretBox;
 use koogate_gateway::store::Store;
 use koogate_protocol::AccessKey;
@@ -143,6 +144,9 @@ pub struct Rig {
     /// For calling domain passes directly (the reconciliation tests).
     #[allow(dead_code)] // not every test binary sharing this harness uses it
     pub gateway: Arc<Gateway>,
+    /// The outbox worker, for tests that run it (none runs by itself).
+    #[allow(dead_code)] // not every test binary sharing this harness uses it
+    pub worker: Worker,
     http: reqwest::Client,
 }
 
@@ -159,7 +163,23 @@ impl Rig {
         hook: bool,
         configure: impl FnOnce(&mut Config),
     ) -> Self {
-        let gateway_clock = ManualClock::new(start_time());
+        Self::start_on_clock(
+            database_url,
+            hook,
+            ManualClock::new(start_time()),
+            configure,
+        )
+        .await
+    }
+
+    /// As [`Rig::start_with`], with the gateway on `gateway_clock` (which then follows the
+    /// simulator's), for a vendor hook that checks signatures against the same time.
+    pub async fn start_on_clock(
+        database_url: String,
+        hook: bool,
+        gateway_clock: ManualClock,
+        configure: impl FnOnce(&mut Config),
+    ) -> Self {
         let follower = gateway_clock.clone();
         let clock = SimClock::new(start_time()).on_change(move |t| follower.set(t));
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -199,6 +219,7 @@ impl Rig {
         let app = App::build(&config, options).await.unwrap();
         let store = app.state.gateway.store.clone();
         let gateway = app.state.gateway.clone();
+        let worker = app.worker.clone();
         let watch = Watch {
             store: store.clone(),
             refusals: Arc::default(),
@@ -214,6 +235,7 @@ impl Rig {
             store,
             refusals,
             gateway,
+            worker,
             http: reqwest::Client::new(),
         }
     }

@@ -96,6 +96,9 @@ pub enum Shape {
     Plain,
     /// `instanceId` (≤64).
     NewInstance,
+    /// `instanceId` and `appInfo.frontEndUrl`, which the V2 debugger FAQ says newInstance must
+    /// return (saas-v2 §3.1; opt-in: the V2 tables list `instanceId` only).
+    NewInstanceWithFrontEndUrl,
     /// `info[]` holding this instance.
     QueryInstance(String),
 }
@@ -237,6 +240,15 @@ fn fields(reply: &Reply, shape: &Shape) -> Result<String, String> {
             problems.push("接口响应缺少instanceId".to_owned());
         }
         Shape::NewInstance => {}
+        Shape::NewInstanceWithFrontEndUrl => {
+            if response.instance_id.is_none() {
+                problems.push("接口响应缺少instanceId".to_owned());
+            }
+            let url = response.app_info.as_ref().map(|a| a.front_end_url.trim());
+            if url.is_none_or(str::is_empty) {
+                problems.push("接口响应缺少frontEndUrl".to_owned());
+            }
+        }
         Shape::QueryInstance(id) => {
             let listed = response.info.iter().flatten().any(|i| &i.instance_id == id);
             if !listed {

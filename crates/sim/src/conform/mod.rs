@@ -54,6 +54,8 @@ pub struct ConformConfig {
     pub progress: bool,
     /// Accept self-signed certificates (local HTTPS targets).
     pub accept_invalid_certs: bool,
+    /// Also require `appInfo.frontEndUrl` in the newInstance answer (the V2 debugger FAQ's rule).
+    pub require_front_end_url: bool,
     pub clock: Clock,
 }
 
@@ -68,6 +70,7 @@ impl ConformConfig {
             poll_interval: Duration::from_secs(1),
             progress: false,
             accept_invalid_certs: false,
+            require_front_end_url: false,
             clock: Clock::system(),
         }
     }

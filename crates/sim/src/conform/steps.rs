@@ -92,7 +92,11 @@ pub(super) fn expect_code(
 async fn new_instance(r: &mut Runner<'_>) -> Option<String> {
     let (order, line) = (r.config.order_id.clone(), r.config.order_line_id());
     let body = Body::new_instance(&order, &line, &business_id());
-    let shape = Shape::NewInstance;
+    let shape = if r.config.require_front_end_url {
+        Shape::NewInstanceWithFrontEndUrl
+    } else {
+        Shape::NewInstance
+    };
     let exchange = debugged(
         r,
         cases::NEW_INSTANCE,

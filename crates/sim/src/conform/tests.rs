@@ -109,6 +109,21 @@ fn fields_follow_the_activity() {
             .unwrap_err()
             .contains("65")
     );
+    // frontEndUrl only when asked for.
+    let with_id = r#"{"resultCode":"000004","resultMsg":"ok","instanceId":"a"}"#;
+    assert!(check(with_id, Shape::NewInstance).unwrap().is_ok());
+    assert!(
+        check(with_id, Shape::NewInstanceWithFrontEndUrl)
+            .unwrap()
+            .unwrap_err()
+            .contains("frontEndUrl")
+    );
+    let with_url = r#"{"resultCode":"000000","resultMsg":"ok","instanceId":"a","appInfo":{"frontEndUrl":"https://a.example/"}}"#;
+    assert!(
+        check(with_url, Shape::NewInstanceWithFrontEndUrl)
+            .unwrap()
+            .is_ok()
+    );
     let query = r#"{"resultCode":"000000","resultMsg":"ok","info":[{"instanceId":"a"}]}"#;
     assert!(
         check(query, Shape::QueryInstance("a".into()))

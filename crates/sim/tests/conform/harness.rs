@@ -44,9 +44,17 @@ impl Drop for TempDb {
 }
 
 pub async fn koogate(sandbox: &OpenApiHandle) -> (String, TempDb) {
+    koogate_with(sandbox, |_| {}).await
+}
+
+/// As [`koogate`], with `configure` adjusting the gateway's config first.
+pub async fn koogate_with(
+    sandbox: &OpenApiHandle,
+    configure: impl FnOnce(&mut Config),
+) -> (String, TempDb) {
     let name = format!("koogate-conform-{}.db", uuid::Uuid::new_v4().simple());
     let db = TempDb(std::env::temp_dir().join(name));
-    let config = Config {
+    let mut config = Config {
         data_dir: std::env::temp_dir(),
         database_url: Some(Secret::new(format!("sqlite://{}", db.0.display()))),
         access_key: Some(Secret::new(KEY)),
@@ -58,6 +66,7 @@ pub async fn koogate(sandbox: &OpenApiHandle) -> (String, TempDb) {
         sk: Some(Secret::new(sandbox.sk.expose())),
         ..Config::default()
     };
+    configure(&mut config);
     let options = Options {
         clock: Arc::new(SystemClock),
         metrics: None,

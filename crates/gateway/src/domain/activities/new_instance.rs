@@ -6,14 +6,16 @@
 //! metered product) makes a different call for the same purchase reuse the same instance.
 
 use koogate_protocol::ResultCode;
-use koogate_protocol::messages::ProduceResponse;
 use koogate_protocol::messages::instance::NewInstance;
 use koogate_protocol::messages::order::{ChargingMode, OrderType};
+use koogate_protocol::messages::{AppInfo, ProduceResponse};
 use serde_json::json;
 
+use crate::config::FrontEndUrlInNewInstance;
 use crate::domain::events::{self, kind};
 use crate::domain::replies::{Answer, Failure};
 use crate::domain::{FetchedOrder, Gateway};
+use crate::domain::{app_info, lifecycle, provision};
 use crate::store::{Commit, CommitOutcome, Instance, InstanceStatus, InstanceWrite, OrderRecord};
 
 pub async fn run(gw: &Gateway, req: &NewInstance, test: bool) -> Result<Answer, Failure> {
@@ -71,7 +73,12 @@ pub async fn run(gw: &Gateway, req: &NewInstance, test: bool) -> Result<Answer, 
     } else {
         ResultCode::InProgress
     };
-    let answer = answer_with_id(gw, code, &instance_id);
+    let url = front_end_url(
+        gw,
+        &instance_id,
+        app_info.as_ref().map(|a| a.front_end_url.clone()),
+    );
+    let answer = answer_with_id(gw, code, &instance_id, url);
     let data = json!({
         "orderId": order_id, "orderLineId": line_id, "productId": plan.product_id, "skuCode": plan.sku_code,
         "chargingMode": plan.charging_mode, "trial": plan.trial,
@@ -103,6 +110,7 @@ pub async fn run(gw: &Gateway, req: &NewInstance, test: bool) -> Result<Answer, 
         order: Some(order_record(&order, order_id, line_id, now)),
         events: new_events,
         complete_event: None,
+        replace_responses: Vec::new(),
         now,
     };
     match gw.store.commit(commit).await? {
@@ -115,6 +123,9 @@ pub async fn run(gw: &Gateway, req: &NewInstance, test: bool) -> Result<Answer, 
                 status = if ready { "active" } else { "provisioning" },
                 "instance created"
             );
+            if !ready && !gw.settings.provision_wait.is_zero() {
+                return wait_for_hook(gw, &instance_id, &response_key, answer).await;
+            }
             Ok(answer)
         }
         CommitOutcome::Replayed(stored) => Ok(Answer::replayed(stored.body)),
@@ -160,11 +171,72 @@ impl Plan {
     }
 }
 
-fn answer_with_id(gw: &Gateway, code: ResultCode, instance_id: &str) -> Answer {
-    Answer::from_response(
-        &ProduceResponse::new(code).with_instance_id(instance_id),
-        gw.usage_field(),
-    )
+fn answer_with_id(
+    gw: &Gateway,
+    code: ResultCode,
+    instance_id: &str,
+    front_end_url: Option<String>,
+) -> Answer {
+    let mut response = ProduceResponse::new(code).with_instance_id(instance_id);
+    // Only the URL: credentials belong in queryInstance, which encrypts them when configured.
+    response.app_info = front_end_url.map(|front_end_url| AppInfo {
+        front_end_url,
+        admin_url: None,
+        user_name: None,
+        password: None,
+        memo: None,
+    });
+    Answer::from_response(&response, gw.usage_field())
+}
+
+/// The `frontEndUrl` a newInstance answer carries under `frontend_url_in_new_instance`, given
+/// the one koogate knows (`known`) at answer time.
+fn front_end_url(gw: &Gateway, instance_id: &str, known: Option<String>) -> Option<String> {
+    match gw.settings.frontend_url_in_new_instance {
+        FrontEndUrlInNewInstance::Never => None,
+        FrontEndUrlInNewInstance::WhenKnown => known,
+        FrontEndUrlInNewInstance::Always => known.or_else(|| {
+            Some(
+                gw.provisioner
+                    .frontend_url_template
+                    .replace("{instanceId}", instance_id),
+            )
+        }),
+    }
+}
+
+/// With `provision_wait` set: waits (at most that long) for the hook's answer to
+/// `instance.provision`, then answers what is stored for this call, which a refusal committed
+/// in the meantime has replaced. Anything else (app info, "later", no answer yet) keeps the
+/// `000004` already stored, so KooGallery's retries see the same bytes as this answer.
+async fn wait_for_hook(
+    gw: &Gateway,
+    instance_id: &str,
+    response_key: &str,
+    answer: Answer,
+) -> Result<Answer, Failure> {
+    const POLL: std::time::Duration = std::time::Duration::from_millis(20);
+    let deadline = tokio::time::Instant::now() + gw.settings.provision_wait;
+    while tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(POLL).await;
+        let status = gw.store.get_instance(instance_id).await?.map(|i| i.status);
+        if status != Some(InstanceStatus::Provisioning) {
+            break;
+        }
+        let answered = gw
+            .store
+            .list_events(Some(instance_id), 10)
+            .await?
+            .iter()
+            .any(|e| e.event_type == kind::PROVISION && (e.delivered_at.is_some() || e.dead));
+        if answered {
+            break;
+        }
+    }
+    Ok(match gw.store.find_response(response_key).await? {
+        Some(stored) => Answer::replayed(stored.body),
+        None => answer,
+    })
 }
 
 /// Another call already created the instance for this purchase: answer with its id, and store
@@ -174,11 +246,31 @@ async fn answer_for_existing(
     response_key: String,
     existing: &Instance,
 ) -> Result<Answer, Failure> {
-    let code = match existing.status {
-        InstanceStatus::Provisioning => ResultCode::InProgress,
-        _ => ResultCode::Success,
+    let refused = match existing.status {
+        InstanceStatus::Failed => gw
+            .store
+            .find_response(&provision::refusal_key(&existing.instance_id))
+            .await?
+            .map(|stored| Answer::replayed(stored.body)),
+        _ => None,
     };
-    let answer = answer_with_id(gw, code, &existing.instance_id);
+    let answer = match refused {
+        Some(refusal) => refusal,
+        None => {
+            let code = match existing.status {
+                InstanceStatus::Provisioning => ResultCode::InProgress,
+                _ => ResultCode::Success,
+            };
+            let known = existing
+                .app_info_sealed
+                .as_deref()
+                .filter(|_| lifecycle::shows_app_info(existing.status))
+                .and_then(|sealed| app_info::open(sealed, &gw.secret_box).ok())
+                .map(|info| info.front_end_url);
+            let url = front_end_url(gw, &existing.instance_id, known);
+            answer_with_id(gw, code, &existing.instance_id, url)
+        }
+    };
     let commit = Commit {
         response: Some((response_key, answer.body.clone())),
         now: gw.clock.now(),

@@ -342,6 +342,7 @@ where
             order: order.clone(),
             events: change.events,
             complete_event: None,
+            replace_responses: Vec::new(),
             now,
         };
         match gw.store.commit(commit).await? {

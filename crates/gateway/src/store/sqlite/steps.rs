@@ -155,6 +155,23 @@ impl CommitSteps for Transaction<'_, Sqlite> {
             .await?;
         Ok(())
     }
+
+    async fn replace_response(
+        &mut self,
+        key: &str,
+        body: &[u8],
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO responses (key, body, created_at_ms) VALUES ($1, $2, $3) ON CONFLICT (key) DO UPDATE SET body = excluded.body",
+        )
+        .bind(key)
+        .bind(body)
+        .bind(to_ms(now))
+        .execute(&mut **self)
+        .await?;
+        Ok(())
+    }
 }
 
 /// Delivered wins over everything: a late success after the lease expired or after the event
