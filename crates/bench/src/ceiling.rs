@@ -8,8 +8,9 @@
 //! - **Storage ceiling**: the same, plus one durable single-row transaction per request on the
 //!   same backend: the store is opened with koogate's own `store::open` (same pool, same SQLite
 //!   pragmas: WAL, `synchronous = FULL`, busy timeout; same PostgreSQL pool), and each request
-//!   runs `Store::remember_nonce`, the one-row autocommit `INSERT` the gateway itself does for
-//!   every production call. What one durable commit per request costs here.
+//!   runs `Store::commit` with nothing but a stored answer under a fresh key, the transaction
+//!   every state-changing call makes. What one durable commit per request costs here. (It used
+//!   `Store::remember_nonce`, which no longer flushes: see that method.)
 
 use std::future::Future;
 use std::sync::Arc;
@@ -22,7 +23,7 @@ use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use koogate_gateway::clock::{Clock, SystemClock};
-use koogate_gateway::store::{self, Store};
+use koogate_gateway::store::{self, Commit, Store};
 use koogate_protocol::AccessKey;
 use koogate_protocol::messages::ProduceResponse;
 use koogate_protocol::signing::body_sign;
@@ -116,8 +117,15 @@ async fn answer_fixed(State(fixed): State<Arc<Fixed>>, _body: Bytes) -> Response
 }
 
 async fn answer_durable(State(state): State<Arc<Durable>>, _body: Bytes) -> Response {
-    let nonce = uuid::Uuid::new_v4().simple().to_string();
-    match state.store.remember_nonce(&nonce, SystemClock.now()).await {
+    let commit = Commit {
+        response: Some((
+            format!("ceiling:{}", uuid::Uuid::new_v4().simple()),
+            b"{}".to_vec(),
+        )),
+        now: SystemClock.now(),
+        ..Commit::default()
+    };
+    match state.store.commit(commit).await {
         Ok(_) => state.fixed.reply(),
         Err(err) => {
             tracing::error!(error = %err, "storage ceiling: the write failed");
@@ -173,9 +181,15 @@ mod tests {
         })
         .await;
         assert_eq!(status, 200);
-        let store = store::open(&url).await.unwrap();
-        let far_future = SystemClock.now() + chrono::Duration::days(1);
-        assert_eq!(store.prune_nonces(far_future).await.unwrap(), 1);
+        // Migrated by the ceiling; counted straight from the file.
+        let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+        let (rows,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM responses WHERE key LIKE 'ceiling:%'")
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        assert_eq!(rows, 1);
+        pool.close().await;
         for suffix in ["", "-wal", "-shm"] {
             let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
         }
