@@ -51,16 +51,15 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Records a request nonce. Returns `false` when it was already seen (a replay).
     ///
-    /// Durable against a crash of koogate, not of the machine, and so written without a disk
-    /// flush of its own (SQLite `synchronous = NORMAL` on a connection of its own, PostgreSQL
-    /// `synchronous_commit = off`). A nonce only matters while its timestamp is inside the ±60 s
-    /// replay window; a request older than that is refused on its timestamp alone. What a
+    /// Needs to be durable against a crash of koogate, not of the machine, and so may be written
+    /// without a disk flush of its own. A nonce only matters while its timestamp is inside the
+    /// ±60 s replay window; a request older than that is refused on its timestamp alone. What a
     /// machine crash (or a database server crash) can lose is the last moment of nonces before
     /// it, and a machine takes longer than the window to come back, so every lost nonce belongs
     /// to a request whose timestamp is already refused when koogate answers again. A crash of
-    /// koogate alone loses nothing: the write is in the operating system's (or the database
-    /// server's) hands when the call returns. Every read-only call (queryInstance, a replayed
-    /// answer) therefore costs no flush; state changes keep their flushed commit.
+    /// koogate alone must lose nothing: the write must be in the operating system's (or the
+    /// database server's) hands when the call returns. PostgreSQL uses this
+    /// (`synchronous_commit = off` sessions); SQLite does not yet (see its `remember_nonce`).
     async fn remember_nonce(&self, nonce: &str, now: DateTime<Utc>) -> StoreResult<bool>;
     /// Forgets nonces seen before `before`; returns how many were removed.
     async fn prune_nonces(&self, before: DateTime<Utc>) -> StoreResult<u64>;
