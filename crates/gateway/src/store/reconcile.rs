@@ -63,3 +63,97 @@ impl TryFrom<FindingRow> for ReconcileFinding {
         })
     }
 }
+
+/// The backend functions over the shared statements above, for one pool type: the SQL is the
+/// same text on both backends, so only the pool differs.
+macro_rules! reconcile_queries {
+    ($pool:ty) => {
+        use chrono::{DateTime, Utc};
+
+        use crate::store::reconcile::{
+            FindingRow, HEALED, LIST_FINDINGS, OPEN_FINDING, RESOLVE_UNSEEN, SEEN_AGAIN,
+            UNRELEASED_AFTER,
+        };
+        use crate::store::rows::{InstanceRow, convert_all, non_negative, to_ms};
+        use crate::store::{Instance, NewFinding, ReconcileFinding, StoreResult};
+
+        pub(in crate::store) async fn list_unreleased_instances(
+            pool: &$pool,
+            after: &str,
+            limit: i64,
+        ) -> StoreResult<Vec<Instance>> {
+            let rows: Vec<InstanceRow> = sqlx::query_as(UNRELEASED_AFTER)
+                .bind(after)
+                .bind(non_negative(limit))
+                .fetch_all(pool)
+                .await?;
+            convert_all(rows)
+        }
+
+        pub(in crate::store) async fn save_findings(
+            pool: &$pool,
+            instance_id: &str,
+            findings: &[NewFinding],
+            now: DateTime<Utc>,
+        ) -> StoreResult<Vec<String>> {
+            let mut opened = Vec::new();
+            for finding in findings {
+                let bind = |sql| {
+                    sqlx::query(sql)
+                        .bind(instance_id)
+                        .bind(&finding.kind)
+                        .bind(&finding.detail)
+                        .bind(to_ms(now))
+                };
+                if bind(OPEN_FINDING).execute(pool).await?.rows_affected() == 1 {
+                    opened.push(finding.kind.clone());
+                } else {
+                    bind(SEEN_AGAIN).execute(pool).await?;
+                }
+            }
+            Ok(opened)
+        }
+
+        pub(in crate::store) async fn heal_finding(
+            pool: &$pool,
+            instance_id: &str,
+            kind: &str,
+            now: DateTime<Utc>,
+        ) -> StoreResult<()> {
+            sqlx::query(HEALED)
+                .bind(instance_id)
+                .bind(kind)
+                .bind(to_ms(now))
+                .execute(pool)
+                .await?;
+            Ok(())
+        }
+
+        pub(in crate::store) async fn resolve_unseen_findings(
+            pool: &$pool,
+            before: DateTime<Utc>,
+            now: DateTime<Utc>,
+        ) -> StoreResult<u64> {
+            let done = sqlx::query(RESOLVE_UNSEEN)
+                .bind(to_ms(before))
+                .bind(to_ms(now))
+                .execute(pool)
+                .await?;
+            Ok(done.rows_affected())
+        }
+
+        pub(in crate::store) async fn list_findings(
+            pool: &$pool,
+            include_resolved: bool,
+            limit: i64,
+        ) -> StoreResult<Vec<ReconcileFinding>> {
+            let rows: Vec<FindingRow> = sqlx::query_as(LIST_FINDINGS)
+                .bind(include_resolved)
+                .bind(non_negative(limit))
+                .fetch_all(pool)
+                .await?;
+            convert_all(rows)
+        }
+    };
+}
+pub(crate) use reconcile_queries;
