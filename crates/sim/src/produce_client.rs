@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use koogate_protocol::AccessKey;
-use koogate_protocol::messages::ProduceResponse;
+use koogate_protocol::messages::{Activity, KeyCategory, ProduceResponse};
 use koogate_protocol::signing::scheme_a;
 
 mod body;
@@ -86,20 +86,18 @@ pub struct CategoryKeys {
 }
 
 impl CategoryKeys {
-    /// The key bound to `activity`'s category, `basic` for the basic interfaces and for bodies
-    /// without a recognised activity (the gateway's `KeyCategory::of_activity` reads it the same
-    /// way).
+    /// The key bound to `activity`'s category (`Activity::key_category`), `basic` for the basic
+    /// interfaces and for bodies without a recognised activity.
     pub fn for_activity<'a>(
         &'a self,
         basic: &'a AccessKey,
         activity: Option<&str>,
     ) -> &'a AccessKey {
-        let chosen = match activity {
-            Some("refreshLicenseCode" | "updateLicenseCodeStatus" | "releaseLicenseCode") => {
-                self.license.as_ref()
-            }
-            Some("orderNotify") => self.notify.as_ref(),
-            _ => None,
+        let activity = activity.and_then(|name| name.parse::<Activity>().ok());
+        let chosen = match KeyCategory::of_activity(activity) {
+            KeyCategory::LicenseCode => self.license.as_ref(),
+            KeyCategory::Notify => self.notify.as_ref(),
+            KeyCategory::Basic => None,
         };
         chosen.unwrap_or(basic)
     }

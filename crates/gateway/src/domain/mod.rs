@@ -28,7 +28,6 @@ use std::sync::Arc;
 
 use koogate_protocol::AccessKey;
 use koogate_protocol::crypto::credential::CredentialCipher;
-use koogate_protocol::messages::Activity;
 use koogate_protocol::signing::scheme_a;
 use tokio::sync::Notify;
 
@@ -42,33 +41,7 @@ pub use activities::dispatch;
 pub use app_info::{AppInfo, BuiltinProvisioner};
 pub use marketplace::{FetchedOrder, MarketError, Marketplace, MarketplaceClients, OrderError};
 
-/// Which seller-center key category an activity belongs to (spec saas-v2 §2.1: one key per
-/// category, never shared between categories).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KeyCategory {
-    /// 基础接口: the instance activities and `getLicenseAsync`.
-    Basic,
-    /// License授权码交付接口: the license-code activities.
-    LicenseCode,
-    /// 通用接口: `orderNotify`.
-    Notify,
-}
-
-impl KeyCategory {
-    /// Bodies without one clear activity use the basic key, so their refusal is still signed;
-    /// they are refused after verification, as the parse reads `activity` the same strict way.
-    pub fn of_activity(activity: Option<Activity>) -> Self {
-        match activity {
-            Some(
-                Activity::RefreshLicenseCode
-                | Activity::UpdateLicenseCodeStatus
-                | Activity::ReleaseLicenseCode,
-            ) => Self::LicenseCode,
-            Some(Activity::OrderNotify) => Self::Notify,
-            _ => Self::Basic,
-        }
-    }
-}
+pub use koogate_protocol::messages::KeyCategory;
 
 /// Settings the domain needs, resolved from [`crate::config::Config`] at start-up.
 #[derive(Debug, Clone)]

@@ -198,6 +198,13 @@ fn default_limit() -> i64 {
     50
 }
 
+/// Default and largest page of the directory-like lists (Kit records, reconciliation findings),
+/// which a vendor usually reads whole.
+pub(super) fn default_long_limit() -> i64 {
+    500
+}
+pub(super) const MAX_LONG_LIMIT: i64 = 5_000;
+
 pub async fn list_instances(
     _: VendorAuth,
     State(state): State<AppState>,

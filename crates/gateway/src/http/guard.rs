@@ -78,10 +78,12 @@ pub struct BodyGuard {
 
 impl BodyGuard {
     fn surface(&self, path: &str) -> Surface {
-        let kit_prefix = format!("{}/produceAPI/", self.produce_path.trim_end_matches('/'));
+        let kit_path = path
+            .strip_prefix(self.produce_path.trim_end_matches('/'))
+            .is_some_and(|rest| rest.starts_with("/produceAPI/"));
         if path == self.produce_path {
             Surface::Produce
-        } else if path.starts_with(&kit_prefix) {
+        } else if kit_path {
             Surface::Kit
         } else {
             Surface::Other
@@ -109,14 +111,15 @@ impl BodyGuard {
 
 pub async fn guard(State(guard): State<Arc<BodyGuard>>, request: Request, next: Next) -> Response {
     let surface = guard.surface(request.uri().path());
+    // Only a refusal needs these; a `Copy` peer and the shared URI cost nothing until then.
     let peer = request
         .extensions()
         .get::<ConnectInfo<std::net::SocketAddr>>()
-        .map(|c| c.0.to_string())
-        .unwrap_or_else(|| "?".to_owned());
-    let path = request.uri().path().to_owned();
+        .map(|c| c.0);
+    let uri = request.uri().clone();
     let refuse = |refusal: Refusal| {
-        tracing::warn!(%peer, path, reason = refusal.label(), limit = guard.limit, "refused request: {}", refusal.message());
+        let peer = peer.map_or_else(|| "?".to_owned(), |p| p.to_string());
+        tracing::warn!(%peer, path = uri.path(), reason = refusal.label(), limit = guard.limit, "refused request: {}", refusal.message());
         metrics::counter!("koogate_body_refusals_total", "reason" => refusal.label()).increment(1);
         guard.refuse(surface, refusal)
     };

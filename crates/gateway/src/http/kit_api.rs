@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
-use super::api::{ApiError, VendorAuth};
+use super::api::{ApiError, MAX_LONG_LIMIT, VendorAuth, default_long_limit};
 use crate::domain::kit::open_app;
 use crate::store::{KitFilter, KitKind};
 
@@ -22,12 +22,8 @@ pub struct KitQuery {
     app: Option<String>,
     #[serde(default)]
     include_deleted: bool,
-    #[serde(default = "default_limit")]
+    #[serde(default = "default_long_limit")]
     limit: i64,
-}
-
-fn default_limit() -> i64 {
-    500
 }
 
 pub async fn list(
@@ -58,7 +54,7 @@ pub async fn list(
     let gw = &state.gateway;
     let records = gw
         .store
-        .list_kit_records(kind, &filter, query.limit.clamp(1, 5_000))
+        .list_kit_records(kind, &filter, query.limit.clamp(1, MAX_LONG_LIMIT))
         .await?;
     let views = records
         .iter()

@@ -8,19 +8,15 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
-use super::api::{ApiError, VendorAuth};
+use super::api::{ApiError, MAX_LONG_LIMIT, VendorAuth, default_long_limit};
 use crate::store::ReconcileFinding;
 
 #[derive(Debug, Deserialize)]
 pub struct FindingQuery {
     #[serde(default)]
     all: bool,
-    #[serde(default = "default_limit")]
+    #[serde(default = "default_long_limit")]
     limit: i64,
-}
-
-fn default_limit() -> i64 {
-    500
 }
 
 pub async fn list(
@@ -31,7 +27,7 @@ pub async fn list(
     let findings = state
         .gateway
         .store
-        .list_findings(query.all, query.limit.clamp(1, 5000))
+        .list_findings(query.all, query.limit.clamp(1, MAX_LONG_LIMIT))
         .await?;
     Ok(Json(findings.iter().map(view).collect()))
 }

@@ -126,7 +126,7 @@ async fn connection<I>(
     peer: SocketAddr,
     router: Router,
     limits: ServeLimits,
-    stop: watch::Receiver<bool>,
+    mut stop: watch::Receiver<bool>,
 ) where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -137,7 +137,6 @@ async fn connection<I>(
         .header_read_timeout(limits.header_timeout);
     let conn = builder.serve_connection(TokioIo::new(io), service);
     tokio::pin!(conn);
-    let mut stop = stop;
     let stopping = async move {
         // The guard `wait_for` returns is not `Send`; drop it before the next await.
         let _ = stop.wait_for(|stop| *stop).await.map(|_| ());

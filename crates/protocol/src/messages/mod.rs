@@ -36,7 +36,7 @@ pub use fields::ParseError;
 pub use kit::{KitOperation, KitRequest, KitResponse, parse_kit_request};
 pub use mock_orders::{MOCK_ORDERS, MockOrder, mock_order};
 pub use open_api::OpenApiError;
-pub use produce::{Activity, ProduceRequest, activity_of, parse_produce_request};
+pub use produce::{Activity, KeyCategory, ProduceRequest, activity_of, parse_produce_request};
 pub use produce_response::{
     AppInfo, InstanceInfo, ProduceResponse, ResponseError, UsageInfo, UsageInfoField,
 };

@@ -49,6 +49,40 @@ closed_enum! {
     }
 }
 
+/// Which seller-center key category an activity belongs to (one access key per category,
+/// never shared between categories). KooGallery signs a call, and the vendor signs its answer,
+/// with the key of the call's category.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyCategory {
+    /// 基础接口: the instance activities and `getLicenseAsync`.
+    Basic,
+    /// License授权码交付接口: the license-code activities.
+    LicenseCode,
+    /// 通用接口: `orderNotify`.
+    Notify,
+}
+
+impl Activity {
+    /// The key category of this activity.
+    pub fn key_category(self) -> KeyCategory {
+        match self {
+            Self::RefreshLicenseCode | Self::UpdateLicenseCodeStatus | Self::ReleaseLicenseCode => {
+                KeyCategory::LicenseCode
+            }
+            Self::OrderNotify => KeyCategory::Notify,
+            _ => KeyCategory::Basic,
+        }
+    }
+}
+
+impl KeyCategory {
+    /// The category of a body's activity, if it names one; bodies without one clear activity
+    /// fall under the basic interfaces, so a refusal of them is still signed.
+    pub fn of_activity(activity: Option<Activity>) -> Self {
+        activity.map_or(Self::Basic, Activity::key_category)
+    }
+}
+
 /// `orderNotify`: an order was paid; details come from the order query. `testFlag` is marked
 /// mandatory in its table but read leniently like everywhere else.
 #[derive(Debug, Clone, PartialEq, Serialize)]
