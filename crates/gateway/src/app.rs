@@ -22,12 +22,10 @@ use crate::domain::lease::{self, Leases};
 use crate::domain::license_issue::LicenseSigner;
 use crate::domain::metering::MeteringWorker;
 use crate::domain::reconcile::ReconcileWorker;
-use crate::domain::{
-    BuiltinProvisioner, Gateway, Marketplace, MarketplaceClients, MeteringSettings, Settings,
-};
+use crate::domain::{BuiltinProvisioner, Gateway, Marketplace, MeteringSettings, Settings};
 use crate::http::guard::BodyGuard;
 use crate::http::{self, AppState, Routes};
-use crate::openapi::{OpenApiClient, OpenApiConfig};
+use crate::openapi::{MarketplaceClients, OpenApiClient, OpenApiConfig};
 use crate::outbox::{HookSink, NullSink, Sink, Worker};
 use crate::secret_box::SecretBox;
 use crate::server::{self, ConnectionGate, GatedTcpListener, ServeLimits};
@@ -186,7 +184,9 @@ impl App {
                 admin_url_template: config.admin_url_template.clone(),
             },
             marketplace,
-            hook: hook.clone(),
+            hook: hook
+                .clone()
+                .map(|hook| hook as Arc<dyn crate::domain::VendorHook>),
             license_signer,
             kit_private_key,
             outbox_wakeup: notify.clone(),

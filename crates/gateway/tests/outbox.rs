@@ -24,12 +24,13 @@ use axum::routing::post;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use koogate_gateway::clock::{Clock, ManualClock, SharedClock};
 use koogate_gateway::outbox::{
-    DeliveryEffects, Failure, HookSink, MAX_RESPONSE_BYTES, NullSink, Outcome, RetrySchedule, Sink,
-    Worker,
+    DeliveryEffects, DeliveryFailure, HookSink, MAX_RESPONSE_BYTES, NullSink, Outcome,
+    RetrySchedule, Sink, Worker,
 };
 use koogate_gateway::store::{
     Commit, Instance, InstanceStatus, InstanceWrite, NewEvent, OutboxEvent, SqliteStore, Store,
 };
+use koogate_protocol::messages::order::ChargingMode;
 use koogate_protocol::signing::webhook::{self, WebhookSecret};
 
 // ---------------------------------------------------------------------------------------------
@@ -335,7 +336,7 @@ fn instance(id: &str, now: DateTime<Utc>) -> Instance {
         order_line_id: "1".into(),
         product_id: Some("OFFI0001".into()),
         sku_code: None,
-        charging_mode: "PERIOD".into(),
+        charging_mode: ChargingMode::Period,
         status: InstanceStatus::Provisioning,
         trial: false,
         expire_time: None,
@@ -534,7 +535,7 @@ struct PanicsOnBoom(HookSink);
 
 #[async_trait]
 impl Sink for PanicsOnBoom {
-    async fn deliver(&self, event: &OutboxEvent) -> Result<Vec<u8>, Failure> {
+    async fn deliver(&self, event: &OutboxEvent) -> Result<Vec<u8>, DeliveryFailure> {
         assert!(
             event.event_type != "boom",
             "sink blew up on {}",
@@ -607,7 +608,7 @@ impl DeliveryEffects for ActivateOnAnswer {
         &self,
         event: &OutboxEvent,
         response: &[u8],
-    ) -> Result<Option<Commit>, Failure> {
+    ) -> Result<Option<Commit>, DeliveryFailure> {
         if event.event_type != "instance.provision" {
             return Ok(None);
         }
@@ -837,7 +838,7 @@ impl DeliveryEffects for RecordLength {
         &self,
         _event: &OutboxEvent,
         response: &[u8],
-    ) -> Result<Option<Commit>, Failure> {
+    ) -> Result<Option<Commit>, DeliveryFailure> {
         self.0.lock().unwrap().push(response.len());
         Ok(None)
     }

@@ -29,6 +29,7 @@ use koogate_gateway::store::{
     Commit, CommitOutcome, Instance, InstanceStatus, InstanceWrite, NewEvent, OrderRecord,
     OutboxStats, PostgresStore, SqliteStore, Store, StoreError,
 };
+use koogate_protocol::messages::order::ChargingMode;
 
 // ---------------------------------------------------------------------------------------------
 // Harness: one fresh store per test, cleaned up even when the story panics.
@@ -179,7 +180,7 @@ fn instance(id: &str, idem_key: &str, created: DateTime<Utc>) -> Instance {
         order_line_id: format!("{id}-line"),
         product_id: Some("OFFI0001".into()),
         sku_code: Some("sku-basic".into()),
-        charging_mode: "PERIOD".into(),
+        charging_mode: ChargingMode::Period,
         status: InstanceStatus::Provisioning,
         trial: true,
         expire_time: Some(created + Duration::days(30) + Duration::milliseconds(123)),

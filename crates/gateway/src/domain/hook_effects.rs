@@ -10,7 +10,7 @@ use async_trait::async_trait;
 
 use super::events::kind;
 use super::{Gateway, license_issue, provision};
-use crate::outbox::{DeliveryEffects, Failure, Sink};
+use crate::outbox::{DeliveryEffects, DeliveryFailure, Sink};
 use crate::store::{Commit, OutboxEvent};
 
 #[derive(Debug, Clone)]
@@ -24,7 +24,7 @@ impl DeliveryEffects for HookEffects {
         &self,
         event: &OutboxEvent,
         response: &[u8],
-    ) -> Result<Option<Commit>, Failure> {
+    ) -> Result<Option<Commit>, DeliveryFailure> {
         match event.event_type.as_str() {
             kind::PROVISION => provision::on_provision_answer(&self.gateway, event, response).await,
             kind::LICENSE_REQUESTED => {
@@ -46,7 +46,7 @@ pub struct GatewaySink {
 
 #[async_trait]
 impl Sink for GatewaySink {
-    async fn deliver(&self, event: &OutboxEvent) -> Result<Vec<u8>, Failure> {
+    async fn deliver(&self, event: &OutboxEvent) -> Result<Vec<u8>, DeliveryFailure> {
         if event.event_type == license_issue::UPLOAD_JOB {
             return license_issue::upload_job(&self.gateway, event)
                 .await

@@ -20,11 +20,12 @@ use koogate_protocol::messages::kit::{
     AllOrgSync, ApplicationSync, AuthSync, KitRequest, SingleOrgSync, TenantSync,
 };
 use koogate_protocol::wire::{AuthSyncFlag, SyncFlag};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::Gateway;
 use super::events;
-use crate::store::{KitChange, KitFilter, KitKey, KitKind, KitWrite, StoreError};
+use crate::store::{KitChange, KitFilter, KitKey, KitKind, KitRecord, KitWrite, StoreError};
 
 /// Event types of the Kit calls: part of koogate's public interface.
 pub mod kind {
@@ -49,6 +50,15 @@ impl KitFailure {
         match self {
             Self::ClientSecret(_) => ResultCode::client_secret_decryption_failed(),
             Self::Storage(_) => ResultCode::InternalError,
+        }
+    }
+
+    /// The `resultMsg` KooGallery gets: the code's own words, or a plea to retry after a
+    /// failure of ours (the cause stays in the log).
+    pub fn kit_message(&self) -> &'static str {
+        match self.result_code() {
+            ResultCode::InternalError => "internal error, please retry",
+            code => code.kit_message(),
         }
     }
 }
@@ -116,27 +126,26 @@ fn new_event(
 /// `tenantCode` are kept even when the call sends others.
 async fn tenant(gw: &Gateway, r: &TenantSync, test: bool) -> Result<KitWrite, KitFailure> {
     let key = key(KitKind::Tenant, &r.instance_id, &r.tenant_id, "", "");
-    let mut record = json!({
-        "orderId": r.order_id.as_str(), "tenantCode": r.tenant_code.as_str(),
-        "name": r.name.as_str(), "domainName": r.domain_name.as_str(),
-    });
+    let mut record = StoredTenant {
+        order_id: r.order_id.as_str().to_owned(),
+        tenant_code: r.tenant_code.as_str().to_owned(),
+        name: r.name.as_str().to_owned(),
+        domain_name: r.domain_name.as_str().to_owned(),
+    };
     if r.flag == SyncFlag::Modify
-        && let Some(stored) = stored_record(gw, &key).await?
+        && let Some(stored) = stored_record::<StoredTenant>(gw, &key).await?
     {
-        for kept in ["orderId", "tenantCode"] {
-            if let Some(value) = stored.get(kept) {
-                record[kept] = value.clone();
-            }
-        }
+        record.order_id = stored.order_id;
+        record.tenant_code = stored.tenant_code;
     }
+    let mut data = serde_json::to_value(&record).unwrap_or(Value::Null);
     let change = match r.flag {
         SyncFlag::Delete => KitChange::Delete { key },
         SyncFlag::Add | SyncFlag::Modify => KitChange::Upsert {
             key,
-            data: record.to_string(),
+            data: data.to_string(),
         },
     };
-    let mut data = record;
     data["action"] = Value::from(action(r.flag));
     data["tenantId"] = Value::from(r.tenant_id.as_str());
     Ok(KitWrite {
@@ -165,11 +174,34 @@ async fn live_data(gw: &Gateway, key: &KitKey) -> Result<Option<String>, KitFail
     Ok(records.into_iter().next().map(|record| record.data))
 }
 
-/// The live record under `key`, as JSON.
-async fn stored_record(gw: &Gateway, key: &KitKey) -> Result<Option<Value>, KitFailure> {
+/// The live record under `key`, read as `T`; a record that does not read is treated as absent.
+async fn stored_record<T: serde::de::DeserializeOwned>(
+    gw: &Gateway,
+    key: &KitKey,
+) -> Result<Option<T>, KitFailure> {
     Ok(live_data(gw, key)
         .await?
         .and_then(|data| serde_json::from_str(&data).ok()))
+}
+
+/// A tenant record as stored: what tenantSync said, with `orderId` and `tenantCode` fixed by
+/// the first add (§4.4).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StoredTenant {
+    pub order_id: String,
+    pub tenant_code: String,
+    pub name: String,
+    pub domain_name: String,
+}
+
+/// An app record as stored: the OAuth client id, and its secret sealed with the master key
+/// (base64), never in clear.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StoredApp {
+    client_id: String,
+    client_secret_sealed: String,
 }
 
 /// `None` when the call changes nothing: the stored credentials are the same (sealing is
@@ -207,14 +239,14 @@ async fn app(
     if stored_credentials(gw, &key).await? == Some((r.client_id.to_string(), secret.clone())) {
         return Ok(None);
     }
-    let record = json!({
-        "clientId": r.client_id.as_str(),
-        "clientSecretSealed": STANDARD.encode(gw.secret_box.seal(secret.as_bytes())),
-    });
+    let record = StoredApp {
+        client_id: r.client_id.as_str().to_owned(),
+        client_secret_sealed: STANDARD.encode(gw.secret_box.seal(secret.as_bytes())),
+    };
     Ok(Some(KitWrite {
         changes: vec![KitChange::Upsert {
             key,
-            data: record.to_string(),
+            data: serde_json::to_string(&record).unwrap_or_default(),
         }],
         event: new_event(
             gw,
@@ -238,13 +270,67 @@ async fn stored_credentials(
 }
 
 /// `(clientId, clientSecret)` of a stored app record.
-pub fn open_app(gw: &Gateway, data: &str) -> Option<(String, String)> {
-    let value: Value = serde_json::from_str(data).ok()?;
-    let sealed = STANDARD
-        .decode(value["clientSecretSealed"].as_str()?)
-        .ok()?;
+fn open_app(gw: &Gateway, data: &str) -> Option<(String, String)> {
+    let app: StoredApp = serde_json::from_str(data).ok()?;
+    let sealed = STANDARD.decode(app.client_secret_sealed).ok()?;
     let secret = String::from_utf8(gw.secret_box.open(&sealed).ok()?).ok()?;
-    Some((value["clientId"].as_str()?.to_owned(), secret))
+    Some((app.client_id, secret))
+}
+
+/// A Kit record as the vendor API shows it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordView {
+    pub instance_id: String,
+    pub tenant_id: String,
+    pub app_id: Option<String>,
+    pub item: Option<String>,
+    pub deleted: bool,
+    pub updated_at: String,
+    /// The record as stored; for an app, `clientId` and the opened `clientSecret` instead.
+    pub data: Value,
+}
+
+/// What the vendor may see of a stored record. An app's secret is shown opened, because the
+/// vendor needs it for OAuth against the tenant's IDaaS (§5); a deleted app's secret is no
+/// longer the vendor's to use, so only its id is shown.
+pub fn vendor_view(gw: &Gateway, record: &KitRecord) -> RecordView {
+    let data = if record.key.kind == KitKind::App {
+        app_view(gw, record)
+    } else {
+        serde_json::from_str(&record.data).unwrap_or(Value::Null)
+    };
+    let present = |text: &str| (!text.is_empty()).then(|| text.to_owned());
+    RecordView {
+        instance_id: record.key.instance_id.clone(),
+        tenant_id: record.key.tenant_id.clone(),
+        app_id: present(&record.key.app_id),
+        item: present(&record.key.item),
+        deleted: record.deleted,
+        updated_at: record.updated_at.to_rfc3339(),
+        data,
+    }
+}
+
+fn app_view(gw: &Gateway, record: &KitRecord) -> Value {
+    let client_id = serde_json::from_str::<StoredApp>(&record.data)
+        .map(|app| Value::from(app.client_id))
+        .unwrap_or(Value::Null);
+    match open_app(gw, &record.data) {
+        Some((_, secret)) if !record.deleted => {
+            json!({"clientId": client_id, "clientSecret": secret})
+        }
+        Some(_) => json!({"clientId": client_id, "clientSecret": null}),
+        None => {
+            tracing::warn!(
+                tenant_id = record.key.tenant_id,
+                app_id = record.key.app_id,
+                "a stored Kit app secret cannot be opened (was its master key removed?)"
+            );
+            json!({"clientId": client_id, "clientSecret": null,
+                   "error": "the stored secret cannot be opened"})
+        }
+    }
 }
 
 fn users(gw: &Gateway, r: &AuthSync, test: bool) -> KitWrite {

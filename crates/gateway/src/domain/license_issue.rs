@@ -38,7 +38,7 @@ use sha2::{Digest, Sha256};
 use super::Gateway;
 use super::events::{self, kind};
 use crate::openapi::UploadLicense;
-use crate::outbox::{Failure, MAX_RESPONSE_BYTES};
+use crate::outbox::{DeliveryFailure, MAX_RESPONSE_BYTES};
 use crate::store::{Commit, OutboxEvent};
 
 /// Longest license string and file name the upload API takes (license-kit §3.3), in characters.
@@ -238,9 +238,9 @@ pub async fn on_requested(
     gw: &Gateway,
     event: &OutboxEvent,
     answer: &[u8],
-) -> Result<Option<Commit>, Failure> {
+) -> Result<Option<Commit>, DeliveryFailure> {
     let request = LicenseRequest::from_payload(&event.payload)
-        .ok_or_else(|| Failure::permanent("license.requested payload is unreadable"))?;
+        .ok_or_else(|| DeliveryFailure::permanent("license.requested payload is unreadable"))?;
     let (license, source) = if gw.hook.is_some() {
         match license_from_answer(answer) {
             Ok(Some(license)) => (license, "hook"),
@@ -252,7 +252,7 @@ pub async fn on_requested(
                 return Ok(None);
             }
             Err(problem) => {
-                return Err(Failure::permanent(format!(
+                return Err(DeliveryFailure::permanent(format!(
                     "the hook's answer to license.requested is invalid: {problem}"
                 )));
             }
@@ -289,29 +289,31 @@ pub async fn on_requested(
 }
 
 /// Step 2: the "delivery" of an [`UPLOAD_JOB`] event.
-pub async fn upload_job(gw: &Gateway, event: &OutboxEvent) -> Result<(), Failure> {
+pub async fn upload_job(gw: &Gateway, event: &OutboxEvent) -> Result<(), DeliveryFailure> {
     let payload: Value = serde_json::from_str(&event.payload)
-        .map_err(|_| Failure::permanent("license upload job payload is unreadable"))?;
+        .map_err(|_| DeliveryFailure::permanent("license upload job payload is unreadable"))?;
     let data = &payload["data"];
     let event_id = data["licenseEventId"]
         .as_str()
-        .ok_or_else(|| Failure::permanent("license upload job has no licenseEventId"))?;
+        .ok_or_else(|| DeliveryFailure::permanent("license upload job has no licenseEventId"))?;
     let sealed = data["sealed"]
         .as_str()
         .and_then(|text| STANDARD.decode(text).ok())
-        .ok_or_else(|| Failure::permanent("license upload job has no sealed license"))?;
+        .ok_or_else(|| DeliveryFailure::permanent("license upload job has no sealed license"))?;
     let license = gw
         .secret_box
         .open(&sealed)
         .ok()
         .and_then(|bytes| open_license(&bytes))
         .ok_or_else(|| {
-            Failure::permanent("the sealed license cannot be opened (was the master key removed?)")
+            DeliveryFailure::permanent(
+                "the sealed license cannot be opened (was the master key removed?)",
+            )
         })?;
     gw.marketplace
         .upload_license(event_id, &license)
         .await
-        .map_err(|err| Failure {
+        .map_err(|err| DeliveryFailure {
             retryable: err.retryable,
             status: None,
             retry_after_secs: None,
@@ -322,9 +324,9 @@ pub async fn upload_job(gw: &Gateway, event: &OutboxEvent) -> Result<(), Failure
 }
 
 /// After an upload job succeeded: tell the hook, once.
-pub fn on_uploaded(gw: &Gateway, event: &OutboxEvent) -> Result<Option<Commit>, Failure> {
+pub fn on_uploaded(gw: &Gateway, event: &OutboxEvent) -> Result<Option<Commit>, DeliveryFailure> {
     let payload: Value = serde_json::from_str(&event.payload)
-        .map_err(|_| Failure::permanent("license upload job payload is unreadable"))?;
+        .map_err(|_| DeliveryFailure::permanent("license upload job payload is unreadable"))?;
     let data = &payload["data"];
     let event_id = data["licenseEventId"].as_str().unwrap_or_default();
     let instance_id = payload["instanceId"].as_str().unwrap_or_default();

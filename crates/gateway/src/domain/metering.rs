@@ -25,6 +25,7 @@ use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, DurationRound, FixedOffset, Utc};
+use koogate_protocol::messages::order::ChargingMode;
 use koogate_protocol::messages::usage::{
     MAX_USAGE_RECORDS, UsagePushData, UsagePushRequest, UsagePushResponse,
 };
@@ -36,6 +37,7 @@ use sha2::{Digest, Sha256};
 use super::Gateway;
 use super::lease::{self, Leases};
 use crate::config::MeteringWindow;
+use crate::outbox::RetrySchedule;
 use crate::store::{
     Instance, InstanceStatus, NewUsageEvent, RecordUsageOutcome, UsageGroup, UsageSettlement,
     UsageWindow,
@@ -47,22 +49,28 @@ pub const MAX_AGE: Duration = Duration::days(21);
 const MAX_FUTURE: Duration = Duration::minutes(5);
 /// Groups closed per pass; the rest wait for the next pass.
 const CLOSE_PER_PASS: i64 = 5_000;
-/// Retry delays of a failed push: doubling from 1 minute, at most 1 hour.
-const FIRST_RETRY: Duration = Duration::minutes(1);
-const MAX_RETRY: Duration = Duration::hours(1);
+/// Retry delays of a failed push: doubling from 1 minute to 1 hour, ±10 % jitter (the outbox's
+/// arithmetic), and never giving up: a window is billable until KooGallery refuses it by name.
+fn push_retries() -> RetrySchedule {
+    RetrySchedule {
+        delays: [1, 2, 4, 8, 16, 32, 60]
+            .into_iter()
+            .map(|minutes| StdDuration::from_secs(minutes * 60))
+            .collect(),
+        max_attempts: u32::MAX,
+    }
+}
 
 /// Usage is reported for, and pushed under, on-demand instances (saas-v2 §7.2 `instance_id`:
 /// "the on-demand instance ID"). A 用完即停 package is not metered itself: usage deducted from it
 /// names it in `relatePkgInstance`.
-pub fn is_metered(charging_mode: &str) -> bool {
-    charging_mode == "ON_DEMAND"
+pub fn is_metered(charging_mode: &ChargingMode) -> bool {
+    *charging_mode == ChargingMode::OnDemand
 }
 
-const PACKAGE_MODE: &str = "ON_DEMAND_PKG";
-
 /// 用完即停 package instances: usage is deducted from them, never reported for them.
-pub fn is_package(charging_mode: &str) -> bool {
-    charging_mode == PACKAGE_MODE
+pub fn is_package(charging_mode: &ChargingMode) -> bool {
+    *charging_mode == ChargingMode::OnDemandPackage
 }
 
 /// The largest amount KooGallery takes in one record (`Double(12,4)`, saas-v2 §3.2), in
@@ -232,9 +240,7 @@ async fn check_package(gw: &Gateway, pkg: &str) -> Result<(), ReportError> {
         .await
         .map_err(|e| ReportError::Storage(e.to_string()))?;
     match package {
-        Some(p) if p.charging_mode == PACKAGE_MODE && p.status != InstanceStatus::Released => {
-            Ok(())
-        }
+        Some(p) if is_package(&p.charging_mode) && p.status != InstanceStatus::Released => Ok(()),
         Some(p) => Err(ReportError::Invalid(format!(
             "relatePkgInstance {pkg} is a {} instance in status {}, not a live on-demand package",
             p.charging_mode,
@@ -254,7 +260,7 @@ fn check_instance(instance: &Instance, occurred_at: DateTime<Utc>) -> Result<(),
     if !is_metered(&instance.charging_mode) {
         return Err(ReportError::NotMetered {
             instance_id: instance.instance_id.clone(),
-            charging_mode: instance.charging_mode.clone(),
+            charging_mode: instance.charging_mode.to_string(),
         });
     }
     // Usage from before the release is still billable; after it, the instance is gone. The
@@ -522,24 +528,32 @@ fn to_record(window: &UsageWindow, now: DateTime<Utc>) -> Result<UsagePushData, 
 }
 
 fn retry(window: &UsageWindow, error: &str, now: DateTime<Utc>) -> UsageSettlement {
-    let exponent = u32::try_from(window.attempts.clamp(0, 10)).unwrap_or(10);
-    let delay = (FIRST_RETRY * 2_i32.pow(exponent)).min(MAX_RETRY);
+    let attempt = u32::try_from(window.attempts.saturating_add(1)).unwrap_or(u32::MAX);
+    let delay = push_retries().jittered_delay(attempt, jitter_fraction(window));
     UsageSettlement::Retry {
         id: window.id,
         error: error.to_owned(),
-        next_attempt_at: now + delay,
+        next_attempt_at: now + Duration::from_std(delay).unwrap_or(Duration::hours(1)),
+        push_alone: false,
     }
 }
 
-/// Marks a window refused within a batch without KooGallery saying which record was at fault:
-/// from then on it is pushed alone, so a bad record cannot hold back the others.
-const ISOLATE_MARK: &str = "pushed alone from now on:";
+/// The jitter of a window's next retry, in `[0, 1)`: derived from its `metering_sn` and attempt
+/// count rather than drawn, so the settlement stays a pure function of its inputs while windows
+/// that failed together still spread out.
+fn jitter_fraction(window: &UsageWindow) -> f64 {
+    let digest = Sha256::new()
+        .chain_update(window.metering_sn.as_bytes())
+        .chain_update(window.attempts.to_be_bytes())
+        .finalize();
+    let mut head = [0u8; 8];
+    head.copy_from_slice(&digest[..8]);
+    // 53 bits fill an f64's mantissa exactly; the quotient is below 1.
+    (u64::from_be_bytes(head) >> 11) as f64 / (1u64 << 53) as f64
+}
 
 fn isolated(window: &UsageWindow) -> bool {
-    window
-        .last_error
-        .as_deref()
-        .is_some_and(|e| e.starts_with(ISOLATE_MARK))
+    window.push_alone
 }
 
 /// Reads KooGallery's answer into one settlement per pushed window.
@@ -585,6 +599,7 @@ fn settle(
                 id: window.id,
                 error: format!("{request_code} named other records of the request"),
                 next_attempt_at: now,
+                push_alone: false,
             },
             None if is_record_refusal(&response.error_code) && pushed.len() == 1 => {
                 UsageSettlement::Rejected {
@@ -595,8 +610,9 @@ fn settle(
             }
             None if is_record_refusal(&response.error_code) => UsageSettlement::Retry {
                 id: window.id,
-                error: format!("{ISOLATE_MARK} {request_code} refused the request: {message}"),
+                error: format!("{request_code} refused the request: {message}"),
                 next_attempt_at: now,
+                push_alone: true,
             },
             // Authentication, signature, server trouble: never the record's fault.
             None => retry(window, &format!("{request_code}: {message}"), now),
@@ -670,6 +686,7 @@ mod tests {
             next_attempt_at: start,
             closed_at: start,
             pushed_at: None,
+            push_alone: false,
         }
     }
 
@@ -776,19 +793,20 @@ mod tests {
         let settled = settle(&[&a, &b], &refused, now);
         for settlement in &settled {
             let UsageSettlement::Retry {
-                error,
                 next_attempt_at,
+                push_alone,
                 ..
             } = settlement
             else {
                 panic!("expected a retry: {settlement:?}");
             };
             assert_eq!(*next_attempt_at, now);
-            let mut marked = a.clone();
-            marked.last_error = Some(error.clone());
-            assert!(isolated(&marked), "{error}");
+            assert!(push_alone, "{settlement:?}");
         }
         assert!(!isolated(&a));
+        let mut marked = a.clone();
+        marked.push_alone = true;
+        assert!(isolated(&marked));
         // Alone, the refusal is about this record.
         assert!(matches!(
             &settle(&[&b], &refused, now)[0],
@@ -798,18 +816,32 @@ mod tests {
         let bad_sign =
             response(json!({"error_code": "MKT.0102", "error_msg": "Invalid body sign"}));
         let UsageSettlement::Retry {
-            next_attempt_at, ..
+            next_attempt_at,
+            push_alone,
+            ..
         } = &settle(&[&b], &bad_sign, now)[0]
         else {
             panic!("expected a retry");
         };
-        assert_eq!(*next_attempt_at, now + Duration::minutes(8));
-        let mut old = window(3, "kgC", 40);
-        old.attempts = 40;
-        assert!(matches!(
-            retry(&old, "x", now),
-            UsageSettlement::Retry { next_attempt_at, .. } if next_attempt_at == now + MAX_RETRY
-        ));
+        assert!(!push_alone);
+        // `b` failed three times before: the fourth wait is 8 minutes, give or take 10 %.
+        let waited = *next_attempt_at - now;
+        assert!(
+            waited >= Duration::seconds(432) && waited <= Duration::seconds(528),
+            "{waited}"
+        );
+        let old = window(3, "kgC", 40);
+        let UsageSettlement::Retry {
+            next_attempt_at, ..
+        } = retry(&old, "x", now)
+        else {
+            panic!("expected a retry");
+        };
+        let waited = next_attempt_at - now;
+        assert!(
+            waited >= Duration::seconds(3240) && waited <= Duration::seconds(3960),
+            "capped at an hour, give or take 10 %: {waited}"
+        );
     }
 
     /// `extra_info` shapes that name none of our records must not turn a refusal into an

@@ -23,6 +23,7 @@ pub mod metering;
 pub mod provision;
 pub mod reconcile;
 pub mod replies;
+pub mod vendor_hook;
 
 use std::sync::Arc;
 
@@ -33,13 +34,13 @@ use tokio::sync::Notify;
 
 use crate::clock::SharedClock;
 use crate::config::{CredentialEncryption, ReleaseUnknown};
-use crate::outbox::HookSink;
 use crate::secret_box::SecretBox;
 use crate::store::Store;
 
 pub use activities::dispatch;
 pub use app_info::{AppInfo, BuiltinProvisioner};
-pub use marketplace::{FetchedOrder, MarketError, Marketplace, MarketplaceClients, OrderError};
+pub use marketplace::{FetchedOrder, MarketError, Marketplace, OrderError};
+pub use vendor_hook::VendorHook;
 
 pub use koogate_protocol::messages::KeyCategory;
 
@@ -101,7 +102,7 @@ pub struct Gateway {
     pub marketplace: Arc<dyn Marketplace>,
     /// The vendor's hook, for questions answered inside a call (`changeInstanceCheck`); events
     /// go through the outbox instead.
-    pub hook: Option<Arc<HookSink>>,
+    pub hook: Option<Arc<dyn VendorHook>>,
     /// Signs built-in licenses (`KOOGATE_LICENSE_SIGNING_KEY`; see [`license_issue`]).
     pub license_signer: Arc<license_issue::LicenseSigner>,
     /// Decrypts applicationSync's `clientSecret`; `None` answers `000101`.

@@ -16,7 +16,7 @@ use super::events::{self, kind};
 use super::lifecycle::{self, Transition};
 use super::replies::Answer;
 use super::{AppInfo, Gateway, app_info};
-use crate::outbox::Failure;
+use crate::outbox::DeliveryFailure;
 use crate::store::{Commit, Instance, InstanceStatus, InstanceWrite, OutboxEvent};
 
 /// What a vendor's hook may answer to `instance.provision`. An empty or other body means "I
@@ -185,13 +185,77 @@ pub fn ready_commit(gw: &Gateway, instance: &Instance, info: &AppInfo) -> Option
     })
 }
 
+/// Why the vendor's `ready` report was not applied.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadyError {
+    #[error("app info is invalid: {0}")]
+    Invalid(String),
+    #[error("no instance {0}")]
+    UnknownInstance(String),
+    /// The vendor refused this purchase earlier; KooGallery was told and refunds it.
+    #[error("this purchase was refused")]
+    Refused,
+    /// Another writer kept changing the instance between our read and our commit.
+    #[error("the instance kept changing")]
+    Busy,
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+}
+
+/// How often `mark_ready` re-reads an instance another writer changed under it.
+const READY_ATTEMPTS: usize = 8;
+
+/// `POST /api/v1/instances/{id}/ready`: validates the app info and applies it with the
+/// optimistic-concurrency retry every instance write needs, answering the instance as stored.
+/// A repeat on a ready instance changes nothing and answers it as it is.
+pub async fn mark_ready(
+    gw: &Gateway,
+    instance_id: &str,
+    info: &AppInfo,
+) -> Result<Instance, ReadyError> {
+    app_info::validate(info, gw.settings.encryption).map_err(ReadyError::Invalid)?;
+    for _ in 0..READY_ATTEMPTS {
+        let instance = gw
+            .store
+            .get_instance(instance_id)
+            .await?
+            .ok_or_else(|| ReadyError::UnknownInstance(instance_id.to_owned()))?;
+        if was_refused(gw, &instance).await? {
+            tracing::warn!(
+                instance_id,
+                "refusing /ready: the vendor refused this purchase and KooGallery refunds it"
+            );
+            return Err(ReadyError::Refused);
+        }
+        let Some(commit) = ready_commit(gw, &instance, info) else {
+            return Ok(instance);
+        };
+        if gw.store.commit(commit).await? == crate::store::CommitOutcome::StaleInstance {
+            continue;
+        }
+        gw.wake_outbox();
+        let now = gw
+            .store
+            .get_instance(instance_id)
+            .await?
+            .unwrap_or(instance);
+        tracing::info!(
+            instance_id,
+            status = now.status.as_str(),
+            "instance marked ready by the vendor"
+        );
+        return Ok(now);
+    }
+    Err(ReadyError::Busy)
+}
+
 /// After `instance.provision` was delivered: app info in the hook's answer makes the instance
 /// ready, a refusal fails it (an empty or other answer means "I will call `/ready` later").
 pub async fn on_provision_answer(
     gw: &Gateway,
     event: &OutboxEvent,
     response: &[u8],
-) -> Result<Option<Commit>, Failure> {
+) -> Result<Option<Commit>, DeliveryFailure> {
     if response.is_empty() {
         return Ok(None);
     }
@@ -224,7 +288,7 @@ async fn on_refusal(
     gw: &Gateway,
     event: &OutboxEvent,
     raw: &serde_json::Value,
-) -> Result<Option<Commit>, Failure> {
+) -> Result<Option<Commit>, DeliveryFailure> {
     let refusal = match Refusal::parse(raw) {
         Ok(refusal) => refusal,
         Err(problem) => {
@@ -233,7 +297,9 @@ async fn on_refusal(
                 problem,
                 "the hook's refusal of instance.provision is invalid; retrying the event"
             );
-            return Err(Failure::retryable(format!("invalid refusal: {problem}")));
+            return Err(DeliveryFailure::retryable(format!(
+                "invalid refusal: {problem}"
+            )));
         }
     };
     let Some(instance) = gw.store.get_instance(&event.ordering_key).await? else {

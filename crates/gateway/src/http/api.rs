@@ -12,8 +12,9 @@ use serde_json::json;
 use subtle::ConstantTimeEq;
 
 use super::AppState;
-use crate::domain::{AppInfo, app_info, provision};
-use crate::store::{CommitOutcome, Instance, OutboxEvent};
+use crate::domain::AppInfo;
+use crate::domain::provision::{self, ReadyError};
+use crate::store::{Instance, OutboxEvent};
 
 /// An API error: HTTP status plus a stable code.
 #[derive(Debug)]
@@ -84,17 +85,7 @@ impl FromRequestParts<AppState> for VendorAuth {
             .unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
         let now = std::time::Instant::now();
         if let Some(wait) = state.auth_limiter.blocked(peer, now) {
-            let mut response = ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "too_many_attempts",
-                "too many wrong bearer tokens from this address; try again later",
-            )
-            .into_response();
-            response.headers_mut().insert(
-                axum::http::header::RETRY_AFTER,
-                axum::http::HeaderValue::from(wait.as_secs().max(1)),
-            );
-            return Err(AuthRejection(response));
+            return Err(too_many_attempts(wait));
         }
         let presented = parts
             .headers
@@ -118,6 +109,21 @@ impl FromRequestParts<AppState> for VendorAuth {
             ))
         }
     }
+}
+
+/// `429` with `Retry-After`, for a peer that sent too many wrong tokens.
+fn too_many_attempts(wait: std::time::Duration) -> AuthRejection {
+    let mut response = ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "too_many_attempts",
+        "too many wrong bearer tokens from this address; try again later",
+    )
+    .into_response();
+    response.headers_mut().insert(
+        axum::http::header::RETRY_AFTER,
+        axum::http::HeaderValue::from(wait.as_secs().max(1)),
+    );
+    AuthRejection(response)
 }
 
 /// Why [`VendorAuth`] refused: `401`, or `429` with `Retry-After` after too many wrong tokens.
@@ -157,7 +163,7 @@ impl From<&Instance> for InstanceView {
             order_line_id: i.order_line_id.clone(),
             product_id: i.product_id.clone(),
             sku_code: i.sku_code.clone(),
-            charging_mode: i.charging_mode.clone(),
+            charging_mode: i.charging_mode.to_string(),
             status: i.status.as_str(),
             trial: i.trial,
             expire_time: i.expire_time.map(|t| t.to_rfc3339()),
@@ -228,55 +234,29 @@ pub async fn mark_ready(
 ) -> Result<Json<InstanceView>, ApiError> {
     let info: AppInfo = serde_json::from_slice(&body)
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_app_info", e.to_string()))?;
-    app_info::validate(&info, state.gateway.settings.encryption).map_err(|problem| {
-        ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_app_info",
-            problem,
-        )
-    })?;
-    let gw = &state.gateway;
-    for _ in 0..8 {
-        let instance = gw.store.get_instance(&id).await?.ok_or_else(|| {
-            ApiError::new(
-                StatusCode::NOT_FOUND,
-                "instance_not_found",
-                format!("no instance {id}"),
-            )
-        })?;
-        if provision::was_refused(gw, &instance).await? {
-            tracing::warn!(
-                instance_id = id,
-                "refusing /ready: the vendor refused this purchase and KooGallery refunds it"
-            );
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                "refused",
-                "this purchase was refused; KooGallery was told so and refunds the order",
-            ));
-        }
-        let Some(commit) = provision::ready_commit(gw, &instance, &info) else {
-            return Ok(Json(InstanceView::from(&instance)));
+    let instance = provision::mark_ready(&state.gateway, &id, &info).await?;
+    Ok(Json(InstanceView::from(&instance)))
+}
+
+impl From<ReadyError> for ApiError {
+    fn from(err: ReadyError) -> Self {
+        let (status, code) = match &err {
+            ReadyError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_app_info"),
+            ReadyError::UnknownInstance(_) => (StatusCode::NOT_FOUND, "instance_not_found"),
+            ReadyError::Refused => (StatusCode::CONFLICT, "refused"),
+            ReadyError::Busy => (StatusCode::CONFLICT, "busy"),
+            ReadyError::Store(store) => return Self::internal(store),
         };
-        match gw.store.commit(commit).await? {
-            CommitOutcome::StaleInstance => continue,
-            _ => {
-                gw.wake_outbox();
-                let now = gw.store.get_instance(&id).await?.unwrap_or(instance);
-                tracing::info!(
-                    instance_id = id,
-                    status = now.status.as_str(),
-                    "instance marked ready by the vendor"
-                );
-                return Ok(Json(InstanceView::from(&now)));
+        let detail = match err {
+            ReadyError::Invalid(problem) => problem,
+            ReadyError::Refused => {
+                "this purchase was refused; KooGallery was told so and refunds the order".into()
             }
-        }
+            ReadyError::Busy => "the instance kept changing; retry".into(),
+            other => other.to_string(),
+        };
+        Self::new(status, code, detail)
     }
-    Err(ApiError::new(
-        StatusCode::CONFLICT,
-        "busy",
-        "the instance kept changing; retry",
-    ))
 }
 
 /// A webhook event as the operator view shows it.

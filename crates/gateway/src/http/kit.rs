@@ -9,7 +9,7 @@
 //! is parsed, and a refused call stores nothing but its nonce.
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use koogate_protocol::ResultCode;
@@ -17,6 +17,7 @@ use koogate_protocol::messages::kit::{KitOperation, KitResponse, parse_kit_reque
 use koogate_protocol::signing::kit::{self, KitPolicy};
 
 use super::AppState;
+use crate::domain::Gateway;
 use crate::domain::kit::apply;
 
 /// `{produce_path}/produceAPI/v2/{operation}`, without a doubled slash when the production path
@@ -42,72 +43,96 @@ pub(super) fn refuse(code: ResultCode, message: &str) -> Response {
     })
 }
 
-pub async fn handle(
-    State(state): State<AppState>,
-    Path(operation): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let gw = &state.gateway;
-    let Some(op) = operation.parse::<KitOperation>().ok() else {
-        tracing::warn!(operation, "refused Kit call: unknown operation");
-        count("unknown", "000002");
-        return refuse(ResultCode::InvalidParameter, "unknown Kit operation");
-    };
-    let op_name = op.as_str();
+/// A Kit call that passed the signature, window and nonce checks; its body is not parsed yet.
+#[derive(Debug)]
+pub struct SignedKit {
+    pub operation: KitOperation,
+    pub body: Bytes,
+}
+
+impl FromRequest<AppState> for SignedKit {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = req.into_parts();
+        let name = Path::<String>::from_request_parts(&mut parts, state)
+            .await
+            .map(|Path(name)| name)
+            .unwrap_or_default();
+        let Ok(operation) = name.parse::<KitOperation>() else {
+            tracing::warn!(operation = name, "refused Kit call: unknown operation");
+            count("unknown", "000002");
+            return Err(refuse(
+                ResultCode::InvalidParameter,
+                "unknown Kit operation",
+            ));
+        };
+        let body = Bytes::from_request(Request::from_parts(parts.clone(), body), state)
+            .await
+            .map_err(|_| refuse(ResultCode::InvalidParameter, "unreadable body"))?;
+        verify(&state.gateway, &parts.headers, &body, operation.as_str()).await?;
+        Ok(Self { operation, body })
+    }
+}
+
+/// Scheme B (`x-sign`) over the raw bytes with the Kit key, the window, then the nonce.
+async fn verify(gw: &Gateway, headers: &HeaderMap, body: &[u8], op: &str) -> Result<(), Response> {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let verified = kit::verify(
         &gw.settings.kit_key,
         header(kit::HEADER_SIGN),
         header(kit::HEADER_TIMESTAMP),
         header(kit::HEADER_NONCE),
-        &body,
+        body,
         gw.clock.now_ms(),
         &KitPolicy::default(),
     );
     if let Err(err) = verified {
-        tracing::warn!(operation = op_name, reason = %err, "refused Kit call: authentication failed");
-        count(op_name, "000001");
-        return refuse(ResultCode::AuthFailed, "authentication failed");
+        tracing::warn!(operation = op, reason = %err, "refused Kit call: authentication failed");
+        count(op, "000001");
+        return Err(refuse(ResultCode::AuthFailed, "authentication failed"));
     }
+    // The basic interfaces' nonce store, under a prefix of the Kit's own.
     let nonce = format!("kit:{}", header(kit::HEADER_NONCE).unwrap_or_default());
     match gw.store.remember_nonce(&nonce, gw.clock.now()).await {
-        Ok(true) => {}
+        Ok(true) => Ok(()),
         Ok(false) => {
-            tracing::warn!(operation = op_name, "refused Kit call: replayed nonce");
-            count(op_name, "000001");
-            return refuse(ResultCode::AuthFailed, "authentication failed");
+            tracing::warn!(operation = op, "refused Kit call: replayed nonce");
+            count(op, "000001");
+            Err(refuse(ResultCode::AuthFailed, "authentication failed"))
         }
         Err(err) => {
-            tracing::error!(operation = op_name, error = %err, "cannot record a Kit nonce");
-            count(op_name, "000005");
-            return refuse(ResultCode::InternalError, "internal error, please retry");
+            tracing::error!(operation = op, error = %err, "cannot record a Kit nonce");
+            count(op, "000005");
+            Err(refuse(
+                ResultCode::InternalError,
+                "internal error, please retry",
+            ))
         }
     }
-    let request = match parse_kit_request(op, &body) {
+}
+
+pub async fn handle(State(state): State<AppState>, call: SignedKit) -> Response {
+    let op = call.operation.as_str();
+    let request = match parse_kit_request(call.operation, &call.body) {
         Ok(request) => request,
         Err(err) => {
-            tracing::warn!(operation = op_name, error = %err, "refused Kit call: invalid request");
-            count(op_name, "000002");
+            tracing::warn!(operation = op, error = %err, "refused Kit call: invalid request");
+            count(op, "000002");
             return answer(&KitResponse::from_parse_error(&err));
         }
     };
-    match apply(gw, &request).await {
+    match apply(&state.gateway, &request).await {
         Ok(changed) => {
-            tracing::info!(operation = op_name, changed, "Kit call applied");
-            count(op_name, "000000");
+            tracing::info!(operation = op, changed, "Kit call applied");
+            count(op, "000000");
             answer(&KitResponse::success())
         }
         Err(failure) => {
             let code = failure.result_code();
-            tracing::warn!(operation = op_name, error = %failure, "Kit call failed");
-            count(op_name, code.as_str());
-            let message = if code == ResultCode::InternalError {
-                "internal error, please retry".to_owned()
-            } else {
-                code.kit_message().to_owned()
-            };
-            refuse(code, &message)
+            tracing::warn!(operation = op, error = %failure, "Kit call failed");
+            count(op, code.as_str());
+            refuse(code, failure.kit_message())
         }
     }
 }

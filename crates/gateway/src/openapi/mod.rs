@@ -16,6 +16,7 @@
 
 mod client;
 mod error;
+mod marketplace;
 mod multipart;
 mod order;
 mod upload;
@@ -23,6 +24,7 @@ mod usage;
 
 pub use client::{OpenApiClient, OpenApiConfig};
 pub use error::OpenApiError;
+pub use marketplace::MarketplaceClients;
 pub use order::FetchedOrder;
 pub use upload::{UploadLicense, UploadReceipt};
 

@@ -1,5 +1,5 @@
-//! Retry arithmetic for hook deliveries, kept pure: no clock, no randomness of its own, no I/O.
-//! The worker supplies the attempt number, the [`Failure`] and a random fraction, and gets back
+//! Retry arithmetic for hook deliveries (and usage pushes), kept pure: no clock, no randomness of its own, no I/O.
+//! The worker supplies the attempt number, the [`DeliveryFailure`] and a random fraction, and gets back
 //! how long to wait, or `None` to give up and park the event as dead.
 //!
 //! The shape follows svix's dispatcher: a schedule indexed by attempt, `Retry-After` honoured but
@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use super::sink::Failure;
+use super::sink::DeliveryFailure;
 
 /// How long to wait after each failed attempt, and when to stop.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,22 +61,26 @@ impl RetrySchedule {
     pub fn next_delay(
         &self,
         attempt: u32,
-        failure: &Failure,
+        failure: &DeliveryFailure,
         rng_fraction: f64,
     ) -> Option<Duration> {
         if !failure.retryable || attempt >= self.max_attempts {
             return None;
         }
         let base = self.base_delay(attempt);
-        let fraction = if rng_fraction.is_nan() {
-            0.5
-        } else {
-            rng_fraction.clamp(0.0, 1.0)
-        };
         Some(match honoured_retry_after(failure) {
-            Some(asked) => clamp_retry_after(asked, base).mul_f64(1.0 + JITTER * fraction),
-            None => base.mul_f64(1.0 - JITTER + 2.0 * JITTER * fraction),
+            Some(asked) => {
+                clamp_retry_after(asked, base).mul_f64(1.0 + JITTER * clamp_fraction(rng_fraction))
+            }
+            None => self.jittered_delay(attempt, rng_fraction),
         })
+    }
+
+    /// The wait after the `attempt`-th failed attempt, `base · (0.9 + 0.2·f)` for a uniform
+    /// `rng_fraction` f in `[0, 1)`. For retries that have no receiver to ask (usage pushes).
+    pub fn jittered_delay(&self, attempt: u32, rng_fraction: f64) -> Duration {
+        self.base_delay(attempt)
+            .mul_f64(1.0 - JITTER + 2.0 * JITTER * clamp_fraction(rng_fraction))
     }
 
     /// The longest time from the first attempt to the last, jitter aside.
@@ -87,9 +91,17 @@ impl RetrySchedule {
     }
 }
 
+fn clamp_fraction(fraction: f64) -> f64 {
+    if fraction.is_nan() {
+        0.5
+    } else {
+        fraction.clamp(0.0, 1.0)
+    }
+}
+
 /// `Retry-After` counts only on 429 Too Many Requests and 503 Service Unavailable, as RFC 9110
 /// defines it for those answers. Only the delay-seconds form is read; an HTTP-date is ignored.
-fn honoured_retry_after(failure: &Failure) -> Option<Duration> {
+fn honoured_retry_after(failure: &DeliveryFailure) -> Option<Duration> {
     match failure.status {
         Some(429 | 503) => failure.retry_after_secs.map(Duration::from_secs),
         _ => None,
@@ -106,8 +118,12 @@ fn clamp_retry_after(asked: Duration, base: Duration) -> Duration {
 mod tests {
     use super::*;
 
-    fn failure(retryable: bool, status: Option<u16>, retry_after_secs: Option<u64>) -> Failure {
-        Failure {
+    fn failure(
+        retryable: bool,
+        status: Option<u16>,
+        retry_after_secs: Option<u64>,
+    ) -> DeliveryFailure {
+        DeliveryFailure {
             retryable,
             status,
             retry_after_secs,

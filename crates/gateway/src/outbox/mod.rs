@@ -18,7 +18,7 @@
 //! 3. **Send, then record.** The [`Sink`] signs and posts the payload ([`HookSink`]), or does
 //!    nothing when no hook is configured ([`NullSink`]). Success marks the event delivered; a
 //!    [`DeliveryEffects`] can turn the hook's answer into a [`Commit`](crate::store::Commit) that
-//!    is applied in the same transaction as the completion. Failure asks the pure
+//!    is applied in the same transaction as the completion. DeliveryFailure asks the pure
 //!    [`RetrySchedule`] for the next attempt time, or parks the event as dead (non-retryable
 //!    answer, or retries used up); an operator can re-deliver dead events. A dead event does not
 //!    block the later events of its instance.
@@ -42,7 +42,7 @@ mod worker;
 
 pub use backoff::RetrySchedule;
 pub use sink::{
-    DEFAULT_TIMEOUT, Failure, HookSink, HookSinkError, MAX_RESPONSE_BYTES, NullSink, Sink,
+    DEFAULT_TIMEOUT, DeliveryFailure, HookSink, HookSinkError, MAX_RESPONSE_BYTES, NullSink, Sink,
     status_is_retryable,
 };
 pub use worker::{DEFAULT_LEASE, DeliveryEffects, NoEffects, Outcome, POLL_INTERVAL, Worker};

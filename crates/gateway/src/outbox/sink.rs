@@ -28,7 +28,7 @@ const USER_AGENT_VALUE: &str = concat!("koogate/", env!("CARGO_PKG_VERSION"));
 #[async_trait]
 pub trait Sink: Send + Sync + fmt::Debug {
     /// Sends `event` once. `Ok` carries the receiver's response body (possibly empty).
-    async fn deliver(&self, event: &OutboxEvent) -> Result<Vec<u8>, Failure>;
+    async fn deliver(&self, event: &OutboxEvent) -> Result<Vec<u8>, DeliveryFailure>;
 }
 
 /// Why a delivery attempt failed, and whether trying again can help.
@@ -36,7 +36,7 @@ pub trait Sink: Send + Sync + fmt::Debug {
 /// `message` is stored with the event and shown in the operator view, so it must never contain a
 /// secret: no signing key, and no hook URL (whose path or query may carry a token).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Failure {
+pub struct DeliveryFailure {
     pub retryable: bool,
     /// The HTTP status, when the receiver answered at all.
     pub status: Option<u16>,
@@ -45,7 +45,7 @@ pub struct Failure {
     pub message: String,
 }
 
-impl Failure {
+impl DeliveryFailure {
     /// A failure worth retrying later (network trouble, overload, a crash on our side).
     pub fn retryable(message: impl Into<String>) -> Self {
         Self {
@@ -68,13 +68,13 @@ impl Failure {
 }
 
 /// A storage error while acting on a delivery: the database will be back, so try again.
-impl From<crate::store::StoreError> for Failure {
+impl From<crate::store::StoreError> for DeliveryFailure {
     fn from(err: crate::store::StoreError) -> Self {
         Self::retryable(format!("storage: {err}"))
     }
 }
 
-impl fmt::Display for Failure {
+impl fmt::Display for DeliveryFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.message)
     }
@@ -176,7 +176,7 @@ impl HookSink {
         event_id: &str,
         payload: &str,
         timeout: Duration,
-    ) -> Result<Vec<u8>, Failure> {
+    ) -> Result<Vec<u8>, DeliveryFailure> {
         let timestamp = self.clock.now().timestamp();
         let signature = webhook::sign(&self.secret, event_id, timestamp, payload.as_bytes());
         let response = self
@@ -210,7 +210,7 @@ impl HookSink {
         let snippet = read_capped(response, ERROR_SNIPPET_BYTES)
             .await
             .unwrap_or_default();
-        Err(Failure {
+        Err(DeliveryFailure {
             retryable: status_is_retryable(status.as_u16()),
             status: Some(status.as_u16()),
             retry_after_secs,
@@ -220,8 +220,20 @@ impl HookSink {
 }
 
 #[async_trait]
+impl crate::domain::VendorHook for HookSink {
+    async fn ask(
+        &self,
+        event_id: &str,
+        payload: &str,
+        timeout: Duration,
+    ) -> Result<Vec<u8>, DeliveryFailure> {
+        self.post(event_id, payload, timeout).await
+    }
+}
+
+#[async_trait]
 impl Sink for HookSink {
-    async fn deliver(&self, event: &OutboxEvent) -> Result<Vec<u8>, Failure> {
+    async fn deliver(&self, event: &OutboxEvent) -> Result<Vec<u8>, DeliveryFailure> {
         self.post(&event.event_id, &event.payload, self.timeout)
             .await
     }
@@ -243,7 +255,7 @@ fn status_message(status: StatusCode, body: &[u8]) -> String {
 }
 
 /// A request that got no HTTP answer. Only a malformed request (our bug) is permanent.
-fn transport_failure(err: reqwest::Error, timeout: Duration) -> Failure {
+fn transport_failure(err: reqwest::Error, timeout: Duration) -> DeliveryFailure {
     let err = err.without_url();
     let message = if err.is_timeout() {
         format!("timed out after {}s", timeout.as_secs_f64())
@@ -251,9 +263,9 @@ fn transport_failure(err: reqwest::Error, timeout: Duration) -> Failure {
         error_chain(&err)
     };
     if err.is_builder() {
-        Failure::permanent(message)
+        DeliveryFailure::permanent(message)
     } else {
-        Failure::retryable(message)
+        DeliveryFailure::retryable(message)
     }
 }
 
@@ -278,7 +290,7 @@ pub struct NullSink;
 
 #[async_trait]
 impl Sink for NullSink {
-    async fn deliver(&self, _event: &OutboxEvent) -> Result<Vec<u8>, Failure> {
+    async fn deliver(&self, _event: &OutboxEvent) -> Result<Vec<u8>, DeliveryFailure> {
         Ok(Vec::new())
     }
 }

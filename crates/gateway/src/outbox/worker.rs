@@ -11,7 +11,7 @@ use tokio::time::Instant;
 use tracing::Instrument as _;
 
 use super::backoff::RetrySchedule;
-use super::sink::{Failure, Sink};
+use super::sink::{DeliveryFailure, Sink};
 use crate::clock::SharedClock;
 use crate::store::{Commit, CommitOutcome, OutboxEvent, Store};
 
@@ -45,7 +45,7 @@ pub trait DeliveryEffects: Send + Sync + std::fmt::Debug {
         &self,
         event: &OutboxEvent,
         response: &[u8],
-    ) -> Result<Option<Commit>, Failure>;
+    ) -> Result<Option<Commit>, DeliveryFailure>;
 }
 
 /// Deliveries have no effect beyond marking the event delivered.
@@ -58,7 +58,7 @@ impl DeliveryEffects for NoEffects {
         &self,
         _event: &OutboxEvent,
         _response: &[u8],
-    ) -> Result<Option<Commit>, Failure> {
+    ) -> Result<Option<Commit>, DeliveryFailure> {
         Ok(None)
     }
 }
@@ -241,7 +241,7 @@ impl Worker {
 
     /// Runs the sink in its own task so that a panic in it cannot take the loop down, and
     /// abandons it when it outlives the lease (another worker may be delivering by then).
-    async fn deliver(&self, event: &OutboxEvent) -> Result<Vec<u8>, Failure> {
+    async fn deliver(&self, event: &OutboxEvent) -> Result<Vec<u8>, DeliveryFailure> {
         let sink = Arc::clone(&self.sink);
         let owned = event.clone();
         let limit = self
@@ -253,8 +253,8 @@ impl Worker {
         let _abort = AbortOnDrop(task.abort_handle());
         match tokio::time::timeout(limit, &mut task).await {
             Ok(Ok(result)) => result,
-            Ok(Err(join)) => Err(Failure::retryable(task_failure("sink", &join))),
-            Err(_elapsed) => Err(Failure::retryable(format!(
+            Ok(Err(join)) => Err(DeliveryFailure::retryable(task_failure("sink", &join))),
+            Err(_elapsed) => Err(DeliveryFailure::retryable(format!(
                 "delivery abandoned after {}s (the lease)",
                 limit.as_secs()
             ))),
@@ -263,15 +263,19 @@ impl Worker {
 
     /// After a successful send: applies the hook's effect together with the completion.
     /// `Err` is a failure to record; `Ok` is the final outcome.
-    async fn conclude(&self, event: &OutboxEvent, response: Vec<u8>) -> Result<Outcome, Failure> {
+    async fn conclude(
+        &self,
+        event: &OutboxEvent,
+        response: Vec<u8>,
+    ) -> Result<Outcome, DeliveryFailure> {
         let response: Arc<[u8]> = response.into();
         for _ in 0..MAX_EFFECT_ATTEMPTS {
             let effects = Arc::clone(&self.effects);
             let (owned, body) = (event.clone(), Arc::clone(&response));
             let effect = tokio::spawn(async move { effects.on_delivered(&owned, &body).await })
                 .await
-                .map_err(|join| Failure::retryable(task_failure("delivery effect", &join)))?
-                .map_err(|failure| Failure {
+                .map_err(|join| DeliveryFailure::retryable(task_failure("delivery effect", &join)))?
+                .map_err(|failure| DeliveryFailure {
                     message: format!("applying the hook's answer failed: {}", failure.message),
                     ..failure
                 })?;
@@ -287,7 +291,7 @@ impl Worker {
                 // The effect was applied by an earlier delivery of this event; nothing new.
                 Ok(CommitOutcome::Replayed(_)) => return Ok(self.complete(event).await),
                 Ok(CommitOutcome::InstanceExists(existing)) => {
-                    return Err(Failure::permanent(format!(
+                    return Err(DeliveryFailure::permanent(format!(
                         "the hook's answer would create instance {}, which exists already",
                         existing.instance_id
                     )));
@@ -296,13 +300,13 @@ impl Worker {
                     tracing::debug!("instance changed while applying the hook's answer; retrying");
                 }
                 Err(err) => {
-                    return Err(Failure::retryable(format!(
+                    return Err(DeliveryFailure::retryable(format!(
                         "applying the hook's answer failed: {err}"
                     )));
                 }
             }
         }
-        Err(Failure::retryable(
+        Err(DeliveryFailure::retryable(
             "the instance kept changing while applying the hook's answer",
         ))
     }
@@ -321,7 +325,7 @@ impl Worker {
         }
     }
 
-    async fn record_failure(&self, event: &OutboxEvent, failure: &Failure) -> Outcome {
+    async fn record_failure(&self, event: &OutboxEvent, failure: &DeliveryFailure) -> Outcome {
         let attempt = u32::try_from(event.attempts).unwrap_or(0).saturating_add(1);
         let delay = self
             .schedule

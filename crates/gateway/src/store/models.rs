@@ -1,6 +1,7 @@
 //! Plain records as stored. Domain rules live in `domain/`; these types only carry data.
 
 use chrono::{DateTime, Utc};
+use koogate_protocol::messages::order::ChargingMode;
 use serde::{Deserialize, Serialize};
 
 /// Lifecycle state of an instance. Transitions are decided in `domain::lifecycle`.
@@ -52,8 +53,8 @@ pub struct Instance {
     pub order_line_id: String,
     pub product_id: Option<String>,
     pub sku_code: Option<String>,
-    /// `PERIOD`, `ONE_TIME`, `ON_DEMAND`, `ON_DEMAND_PKG` as KooGallery reports it.
-    pub charging_mode: String,
+    /// As KooGallery reports it; a mode this version does not name is kept verbatim.
+    pub charging_mode: ChargingMode,
     pub status: InstanceStatus,
     pub trial: bool,
     pub expire_time: Option<DateTime<Utc>>,
@@ -271,6 +272,9 @@ pub struct UsageWindow {
     pub next_attempt_at: DateTime<Utc>,
     pub closed_at: DateTime<Utc>,
     pub pushed_at: Option<DateTime<Utc>>,
+    /// Refused once inside a batch without KooGallery naming the culprit: from then on it is
+    /// pushed on its own, so a bad record cannot hold back the others.
+    pub push_alone: bool,
 }
 
 /// How one push attempt ended for one window.
@@ -286,11 +290,13 @@ pub enum UsageSettlement {
         result_code: String,
         message: String,
     },
-    /// Try again at `next_attempt_at`; counts an attempt.
+    /// Try again at `next_attempt_at`; counts an attempt. `push_alone` marks the window to be
+    /// pushed on its own from now on (a mark once set stays).
     Retry {
         id: i64,
         error: String,
         next_attempt_at: DateTime<Utc>,
+        push_alone: bool,
     },
 }
 
@@ -325,6 +331,17 @@ pub enum KitKind {
 }
 
 impl KitKind {
+    /// The kind a plural path segment names (`tenants`, `apps`, `users`, `orgs`).
+    pub fn from_plural(text: &str) -> Option<Self> {
+        match text {
+            "tenants" => Some(Self::Tenant),
+            "apps" => Some(Self::App),
+            "users" => Some(Self::User),
+            "orgs" => Some(Self::Org),
+            _ => None,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Tenant => "tenant",

@@ -6,6 +6,7 @@
 //! panic.
 
 use chrono::{DateTime, Utc};
+use koogate_protocol::messages::order::ChargingMode;
 
 use super::{
     Instance, InstanceStatus, KitKey, KitKind, KitRecord, OrderRecord, OutboxEvent, StoreError,
@@ -72,7 +73,7 @@ impl TryFrom<InstanceRow> for Instance {
             order_line_id: row.order_line_id,
             product_id: row.product_id,
             sku_code: row.sku_code,
-            charging_mode: row.charging_mode,
+            charging_mode: ChargingMode::parse(&row.charging_mode),
         })
     }
 }
@@ -180,6 +181,7 @@ pub(super) struct UsageWindowRow {
     next_attempt_at_ms: i64,
     closed_at_ms: i64,
     pushed_at_ms: Option<i64>,
+    push_alone: bool,
 }
 
 impl TryFrom<UsageWindowRow> for UsageWindow {
@@ -207,6 +209,7 @@ impl TryFrom<UsageWindowRow> for UsageWindow {
             attempts: row.attempts,
             last_error: row.last_error,
             result_code: row.result_code,
+            push_alone: row.push_alone,
         })
     }
 }
@@ -374,7 +377,8 @@ pub(super) use event_columns;
 macro_rules! usage_window_columns {
     () => {
         "id, instance_id, window_start_ms, window_end_ms, relate_pkg_instance, value_e4, metering_sn, \
-         status, attempts, last_error, result_code, next_attempt_at_ms, closed_at_ms, pushed_at_ms"
+         status, attempts, last_error, result_code, next_attempt_at_ms, closed_at_ms, pushed_at_ms, \
+         push_alone"
     };
 }
 pub(super) use usage_window_columns;

@@ -230,7 +230,7 @@ async fn on_demand_lines_of_one_product_share_one_instance() {
     assert_eq!(second.instance_id(), first.instance_id());
     let instances = app.instances().await;
     assert_eq!(instances.len(), 1);
-    assert_eq!(instances[0].charging_mode, "ON_DEMAND");
+    assert_eq!(instances[0].charging_mode.as_str(), "ON_DEMAND");
     assert_eq!(
         instances[0].product_id.as_deref(),
         Some("OFFI000000000000000777")

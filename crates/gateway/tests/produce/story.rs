@@ -100,7 +100,7 @@ async fn core_story(app: TestApp) {
     let instance = app.instance(&id).await;
     assert_eq!(instance.order_id, *order_id);
     assert_eq!(instance.order_line_id, *line_id);
-    assert_eq!(instance.charging_mode, "PERIOD");
+    assert_eq!(instance.charging_mode.as_str(), "PERIOD");
     assert_eq!(instance.sku_code.as_deref(), Some("sku-basic"));
     assert_eq!(
         instance.expire_time,

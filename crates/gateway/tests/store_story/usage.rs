@@ -219,6 +219,7 @@ pub async fn closing_sums_a_window_and_refuses_late_reports(store: Arc<dyn Store
         next_attempt_at: t(HOUR + 60),
         closed_at: t(HOUR + 60),
         pushed_at: None,
+        push_alone: false,
     };
     assert_eq!(window, expected);
     assert_eq!(
@@ -350,6 +351,7 @@ pub async fn usage_windows_are_due_until_settled(store: Arc<dyn Store>) {
             id: wb.id,
             error: "HTTP 503".into(),
             next_attempt_at: t(2 * HOUR + 60),
+            push_alone: true,
         },
         UsageSettlement::Pushed {
             id: wa.id,
@@ -372,8 +374,27 @@ pub async fn usage_windows_are_due_until_settled(store: Arc<dyn Store>) {
             attempts: 1,
             last_error: Some("HTTP 503".into()),
             next_attempt_at: t(2 * HOUR + 60),
+            push_alone: true,
             ..wb.clone()
         }
+    );
+    // The push-alone mark, once set, outlives later retries that do not set it.
+    store
+        .settle_usage_windows(
+            &[UsageSettlement::Retry {
+                id: wb.id,
+                error: "HTTP 502".into(),
+                next_attempt_at: t(2 * HOUR + 60),
+                push_alone: false,
+            }],
+            settled_at,
+        )
+        .await
+        .unwrap();
+    let retried_again = window_by_id(&store, "i-2", wb.id).await;
+    assert_eq!(
+        (retried_again.attempts, retried_again.push_alone),
+        (2, true)
     );
     let pushed = window_by_id(&store, "i-1", wa.id).await;
     assert_eq!(
@@ -417,7 +438,7 @@ pub async fn usage_windows_are_due_until_settled(store: Arc<dyn Store>) {
         ),
         (
             UsageWindowStatus::Pushed,
-            2,
+            3,
             Some("005"),
             Some(t(2 * HOUR + 61))
         )
@@ -434,6 +455,7 @@ pub async fn usage_windows_are_due_until_settled(store: Arc<dyn Store>) {
             id: wa.id,
             error: "timeout".into(),
             next_attempt_at: t(3 * HOUR),
+            push_alone: true,
         },
         UsageSettlement::Rejected {
             id: wb.id,
@@ -448,6 +470,7 @@ pub async fn usage_windows_are_due_until_settled(store: Arc<dyn Store>) {
             id: 987_654,
             error: "unknown window".into(),
             next_attempt_at: t(3 * HOUR),
+            push_alone: false,
         },
     ];
     store

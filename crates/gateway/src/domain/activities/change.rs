@@ -73,7 +73,7 @@ pub async fn run(gw: &Gateway, req: &ChangeInstanceCheck, test: bool) -> Result<
                 gw.clock.now(),
             );
             match hook
-                .post(&question.event_id, &question.payload, CHANGE_CHECK_TIMEOUT)
+                .ask(&question.event_id, &question.payload, CHANGE_CHECK_TIMEOUT)
                 .await
             {
                 Ok(body) => match read_answer(&body) {

@@ -11,6 +11,7 @@ use koogate_protocol::messages::ProduceResponse;
 use koogate_protocol::messages::license_code::{
     GetLicenseAsync, RefreshLicenseCode, ReleaseLicenseCode, UpdateLicenseCodeStatus,
 };
+use koogate_protocol::messages::order::ChargingMode;
 use serde_json::{Value, json};
 
 use super::success;
@@ -43,7 +44,7 @@ pub async fn get_license_async(
         .expire_at()
         .transpose()
         .map_err(|e| Failure::InvalidParameter(format!("expireTime: {e}")))?;
-    if instance.charging_mode == "PERIOD" && expire.is_none() {
+    if instance.charging_mode == ChargingMode::Period && expire.is_none() {
         return Err(Failure::Refused {
             code: ResultCode::ExpireTimeRequired,
             message: "a periodic License needs expireTime".into(),

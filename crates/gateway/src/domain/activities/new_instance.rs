@@ -143,7 +143,7 @@ struct Plan {
     idem_key: String,
     product_id: Option<String>,
     sku_code: Option<String>,
-    charging_mode: String,
+    charging_mode: ChargingMode,
     trial: bool,
     expire_time: Option<chrono::DateTime<chrono::Utc>>,
 }
@@ -164,7 +164,7 @@ impl Plan {
             idem_key,
             sku_code: product.and_then(|p| p.sku_code.clone()),
             product_id,
-            charging_mode: line.charging_mode.as_str().to_owned(),
+            charging_mode: line.charging_mode.clone(),
             trial: info.order_type == OrderType::Trial,
             expire_time: line.expire_at(),
         })

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use koogate_protocol::crypto::credential::Iv;
 use koogate_protocol::messages::instance::QueryInstance;
+use koogate_protocol::messages::order::ChargingMode;
 use koogate_protocol::messages::produce_response::UsageInfo;
 use koogate_protocol::messages::{AppInfo, InstanceInfo, ProduceResponse};
 use koogate_protocol::time::MarketTimeMillis;
@@ -46,7 +47,7 @@ async fn usage_of(
     gw: &Gateway,
     found: &[Instance],
 ) -> Result<HashMap<String, Vec<UsageInfo>>, Failure> {
-    let ids_of = |keep: fn(&str) -> bool| -> Vec<String> {
+    let ids_of = |keep: fn(&ChargingMode) -> bool| -> Vec<String> {
         found
             .iter()
             .filter(|i| keep(&i.charging_mode))

@@ -169,13 +169,16 @@ async fn settle_one(
             id,
             error,
             next_attempt_at,
+            push_alone,
         } => sqlx::query(
             "UPDATE usage_windows SET last_error = $2, next_attempt_at_ms = $3, \
-             attempts = attempts + 1 WHERE id = $1 AND status = 'pending'",
+             push_alone = (push_alone OR $4), attempts = attempts + 1 \
+             WHERE id = $1 AND status = 'pending'",
         )
         .bind(id)
         .bind(error)
-        .bind(to_ms(*next_attempt_at)),
+        .bind(to_ms(*next_attempt_at))
+        .bind(push_alone),
     };
     query.execute(&mut **tx).await?;
     Ok(())
