@@ -16,5 +16,8 @@ pub mod signing;
 pub mod time;
 pub mod wire;
 
+#[cfg(test)]
+mod citations;
+
 pub use result_code::ResultCode;
 pub use signing::AccessKey;
