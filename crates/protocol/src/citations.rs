@@ -85,7 +85,10 @@ fn protocol_citations_resolve() {
             }
         }
     }
-    assert!(seen > 100, "the scan found only {seen} citations: is it looking in the right place?");
+    assert!(
+        seen > 100,
+        "the scan found only {seen} citations: is it looking in the right place?"
+    );
     assert!(
         missing.is_empty(),
         "add these to docs/PROTOCOL.md §10: {missing:#?}"

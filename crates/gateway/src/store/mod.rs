@@ -38,6 +38,10 @@ pub enum StoreError {
     Migration(#[from] sqlx::migrate::MigrateError),
     #[error("stored data is invalid: {0}")]
     Corrupt(String),
+    /// SQLite's shared write transaction failed for a reason outside this caller's own writes;
+    /// none of the batch was stored.
+    #[error("the shared write transaction failed: {0}")]
+    GroupCommit(String),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;

@@ -13,7 +13,11 @@
 //!   longer than the timeout), the whole operation is retried a few times; every write here is a
 //!   single transaction, so a retry never applies anything twice. The same single writer is what
 //!   serialises usage reports with the closing of their window (`sqlite/usage.rs`).
-//! - Single-statement writes (claim, nonce, fail, ...) run in autocommit mode, where SQLite takes
+//! - Group commit: `Store::commit` and `remember_nonce`, the writes of every production call, go
+//!   through one writer task (`sqlite/writer.rs`) that applies whatever is queued in one
+//!   transaction, each commit inside its own savepoint, and answers the callers after the one
+//!   fsync of its `COMMIT`.
+//! - Other single-statement writes (claim, fail, ...) run in autocommit mode, where SQLite takes
 //!   the write lock at the statement's start, so they wait on the busy timeout too.
 
 use std::future::Future;
@@ -25,7 +29,6 @@ use chrono::{DateTime, Utc};
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
-use super::commit;
 use super::rows::{
     EventRow, InstanceRow, OrderRow, ResponseRow, age_secs, convert_all, event_columns,
     instance_columns, non_negative, to_ms,
@@ -41,6 +44,7 @@ mod kit;
 mod reconcile;
 mod steps;
 mod usage;
+mod writer;
 
 use steps::COMPLETE_EVENT;
 
@@ -57,6 +61,8 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// Commits and nonces go through one writer task, many to a transaction (group commit).
+    writer: writer::GroupWriter,
 }
 
 impl SqliteStore {
@@ -86,18 +92,8 @@ impl SqliteStore {
             .connect_with(options)
             .await?;
         MIGRATOR.run(&pool).await?;
-        Ok(Self { pool })
-    }
-
-    async fn commit_once(&self, commit: &Commit) -> StoreResult<CommitOutcome> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let outcome = commit::apply(&mut tx, commit).await?;
-        if outcome == CommitOutcome::Committed {
-            tx.commit().await?;
-        } else {
-            tx.rollback().await?;
-        }
-        Ok(outcome)
+        let writer = writer::GroupWriter::start(pool.clone());
+        Ok(Self { pool, writer })
     }
 }
 
@@ -198,24 +194,13 @@ impl Store for SqliteStore {
     }
 
     #[tracing::instrument(skip_all)]
-    // Flushed like every other write (`synchronous = FULL`), although `Store::remember_nonce`
-    // allows less: nonces on a second connection with `synchronous = NORMAL` made replays and
-    // queries 1.85 times faster but fresh purchases 0.6 times as fast (the extra writer competes
-    // for SQLite's one write lock through its sleeping busy handler), so it waits for the single
-    // writer of group commit (issue 12), which can carry nonces unflushed.
+    // Flushed like every other write (`synchronous = FULL`), but in the group commit's shared
+    // transaction: concurrent calls' nonces and commits share one fsync. (A second connection
+    // with `synchronous = NORMAL` made replays 1.85 times faster but fresh purchases 0.6 times as
+    // fast: the extra writer competed for SQLite's one write lock through its sleeping busy
+    // handler.)
     async fn remember_nonce(&self, nonce: &str, now: DateTime<Utc>) -> StoreResult<bool> {
-        retry_busy(|| async {
-            let inserted = sqlx::query(
-                "INSERT INTO nonces (nonce, seen_at_ms) VALUES ($1, $2) ON CONFLICT (nonce) DO NOTHING",
-            )
-            .bind(nonce)
-            .bind(to_ms(now))
-            .execute(&self.pool)
-            .await?
-            .rows_affected();
-            Ok(inserted == 1)
-        })
-        .await
+        self.writer.remember_nonce(nonce, now).await
     }
 
     #[tracing::instrument(skip_all)]
@@ -276,7 +261,7 @@ impl Store for SqliteStore {
 
     #[tracing::instrument(skip_all)]
     async fn commit(&self, commit: Commit) -> StoreResult<CommitOutcome> {
-        retry_busy(|| self.commit_once(&commit)).await
+        self.writer.commit(commit).await
     }
 
     #[tracing::instrument(skip_all)]
