@@ -3,26 +3,26 @@
 //! default-config` prints them. Secrets are wrapped so `Debug` never shows them.
 
 mod secrets;
+mod setting;
 pub mod template;
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
 pub use secrets::{GeneratedSecrets, Secret};
+use setting::{Setting, deserialize_as_setting, optional_setting, secret_list, setting};
 
 /// How `queryInstance` returns `userName`/`password` (spec saas-v2 §4: the V2 table says plain
 /// text, its example carries `encryptType`; both are in use).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum CredentialEncryption {
     /// AES-256-CBC, `encryptType` "1" (the V1 default).
     #[default]
-    #[serde(rename = "1")]
     Aes256,
     /// AES-128-CBC, `encryptType` "2".
-    #[serde(rename = "2")]
     Aes128,
     /// Plain text, no `encryptType`.
     None,
@@ -48,8 +48,11 @@ impl CredentialEncryption {
             Self::None => None,
         }
     }
+}
 
-    pub fn parse(text: &str) -> Option<Self> {
+impl Setting for CredentialEncryption {
+    const EXPECTED: &'static str = "1, 2 or none";
+    fn from_text(text: &str) -> Option<Self> {
         match text.trim().to_ascii_lowercase().as_str() {
             "1" => Some(Self::Aes256),
             "2" => Some(Self::Aes128),
@@ -61,19 +64,30 @@ impl CredentialEncryption {
 
 /// The answer to `releaseInstance` for an instance koogate never had. The spec lists `000003`
 /// for it, yet KooGallery only needs the instance gone; both answers are accepted by the platform.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ReleaseUnknown {
+    /// `not-found`, or the code itself, `000003`.
     #[default]
     NotFound,
+    /// `success`, or `000000`.
     Success,
+}
+
+impl Setting for ReleaseUnknown {
+    const EXPECTED: &'static str = "not-found or success";
+    fn from_text(text: &str) -> Option<Self> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "not-found" | "000003" => Some(Self::NotFound),
+            "success" | "000000" => Some(Self::Success),
+            _ => None,
+        }
+    }
 }
 
 /// Whether newInstance answers carry `appInfo.frontEndUrl`. The V2 debugger FAQ says newInstance
 /// must return `instanceId` and `frontEndUrl`, while the V2 tables list only `instanceId`
 /// (saas-v2 §3.1, open question 4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum FrontEndUrlInNewInstance {
     /// When koogate knows it at answer time (built-in provisioner, or an instance already ready).
     #[default]
@@ -84,9 +98,10 @@ pub enum FrontEndUrlInNewInstance {
     Never,
 }
 
-impl FrontEndUrlInNewInstance {
-    fn parse(value: &str) -> Option<Self> {
-        match value.trim().to_ascii_lowercase().as_str() {
+impl Setting for FrontEndUrlInNewInstance {
+    const EXPECTED: &'static str = "when-known, always or never";
+    fn from_text(text: &str) -> Option<Self> {
+        match text.trim().to_ascii_lowercase().as_str() {
             "when-known" => Some(Self::WhenKnown),
             "always" => Some(Self::Always),
             "never" => Some(Self::Never),
@@ -97,8 +112,7 @@ impl FrontEndUrlInNewInstance {
 
 /// How usage reports are cut into the windows pushed to KooGallery (saas-v2 §7.2 timing:
 /// hourly products report by 15 minutes past the next hour, daily ones by 00:15 the next day).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum MeteringWindow {
     /// Whole UTC hours.
     #[default]
@@ -107,9 +121,19 @@ pub enum MeteringWindow {
     Day,
 }
 
+impl Setting for MeteringWindow {
+    const EXPECTED: &'static str = "hour or day";
+    fn from_text(text: &str) -> Option<Self> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "hour" => Some(Self::Hour),
+            "day" => Some(Self::Day),
+            _ => None,
+        }
+    }
+}
+
 /// What the reconciliation pass does with what it finds (see `domain::reconcile`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ReconcileMode {
     /// No pass runs.
     Off,
@@ -121,21 +145,54 @@ pub enum ReconcileMode {
     Heal,
 }
 
+impl Setting for ReconcileMode {
+    const EXPECTED: &'static str = "off, report or heal";
+    fn from_text(text: &str) -> Option<Self> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "off" => Some(Self::Off),
+            "report" => Some(Self::Report),
+            "heal" => Some(Self::Heal),
+            _ => None,
+        }
+    }
+}
+
+deserialize_as_setting!(
+    Secret,
+    CredentialEncryption,
+    ReleaseUnknown,
+    FrontEndUrlInNewInstance,
+    MeteringWindow,
+    ReconcileMode,
+);
+
 /// Every setting, after layering. Built by [`Config::load`].
+///
+/// Its `Deserialize` is the only parser of settings: each field is a key of the file and, as
+/// `KOOGATE_` and the upper-cased name, an environment variable, whose text goes through the same
+/// `Deserialize` (see [`setting`]). A field whose type is not text therefore takes
+/// `deserialize_with = "setting"` (or has a `Deserialize` that reads text).
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(test, derive(PartialEq))]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// Address to listen on (`KOOGATE_LISTEN`).
+    #[serde(deserialize_with = "setting")]
     pub listen: SocketAddr,
     /// Separate listener for the vendor API, `/readyz` and `/metrics` (`KOOGATE_OPS_LISTEN`).
+    #[serde(deserialize_with = "optional_setting")]
     pub ops_listen: Option<SocketAddr>,
     /// Seconds for a request head to arrive; also the keep-alive idle timeout (`KOOGATE_HEADER_TIMEOUT_SECS`).
+    #[serde(deserialize_with = "setting")]
     pub header_timeout_secs: u64,
     /// Seconds for a request body to arrive (`KOOGATE_BODY_TIMEOUT_SECS`).
+    #[serde(deserialize_with = "setting")]
     pub body_timeout_secs: u64,
     /// Most connections open at once (`KOOGATE_MAX_CONNECTIONS`).
+    #[serde(deserialize_with = "setting")]
     pub max_connections: usize,
     /// Connections no single peer address may take (`KOOGATE_CONNECTION_RESERVE`).
+    #[serde(deserialize_with = "setting")]
     pub connection_reserve: usize,
     /// Directory for the SQLite database and generated secrets (`KOOGATE_DATA_DIR`).
     pub data_dir: PathBuf,
@@ -174,31 +231,39 @@ pub struct Config {
     /// 64 hex characters; seals secrets at rest (`KOOGATE_MASTER_KEY`); generated when unset.
     pub master_key: Option<Secret>,
     /// Earlier master keys, still accepted for opening (`KOOGATE_PREVIOUS_MASTER_KEYS`, comma-separated).
+    #[serde(deserialize_with = "secret_list")]
     pub previous_master_keys: Vec<Secret>,
     /// See [`ReleaseUnknown`] (`KOOGATE_RELEASE_UNKNOWN`: `not-found` or `success`).
     pub release_unknown: ReleaseUnknown,
     /// Name of the usage array in `queryInstance` (`KOOGATE_USAGE_INFO_NAME`: `usageInfo` or `usageInfos`).
     pub usage_info_name: String,
     /// Also accept the plain-SHA-256 inner digest seen in third-party code (`KOOGATE_ACCEPT_SHA256_INNER`).
+    #[serde(deserialize_with = "setting")]
     pub accept_sha256_inner: bool,
     /// Answer to `changeInstanceCheck` when no hook decides (`KOOGATE_CHANGE_CHECK_DEFAULT`: true/false).
+    #[serde(deserialize_with = "setting")]
     pub change_check_default: bool,
     /// `appInfo.frontEndUrl` in newInstance answers (`KOOGATE_FRONTEND_URL_IN_NEW_INSTANCE`: `when-known`, `always` or `never`).
     pub frontend_url_in_new_instance: FrontEndUrlInNewInstance,
     /// With a hook: how long newInstance waits for its answer to `instance.provision`, so that a
     /// quick refusal reaches KooGallery in the same call (`KOOGATE_PROVISION_WAIT_MS`; 0 = never wait).
+    #[serde(deserialize_with = "setting")]
     pub provision_wait_ms: u64,
     /// Largest accepted request body in bytes (`KOOGATE_BODY_LIMIT`).
+    #[serde(deserialize_with = "setting")]
     pub body_limit: usize,
     /// Length of a usage window (`KOOGATE_METERING_WINDOW`: `hour` or `day`).
     pub metering_window: MeteringWindow,
     /// Seconds after a window ends before it is closed and pushed (`KOOGATE_METERING_GRACE_SECS`).
+    #[serde(deserialize_with = "setting")]
     pub metering_grace_secs: u64,
     /// Seconds between metering passes (`KOOGATE_METERING_INTERVAL_SECS`).
+    #[serde(deserialize_with = "setting")]
     pub metering_interval_secs: u64,
     /// Reconciliation with KooGallery's orders: `off`, `report` or `heal` (`KOOGATE_RECONCILE_MODE`).
     pub reconcile_mode: ReconcileMode,
     /// Seconds between reconciliation passes (`KOOGATE_RECONCILE_INTERVAL_SECS`).
+    #[serde(deserialize_with = "setting")]
     pub reconcile_interval_secs: u64,
     /// Built-in provisioner: buyer-facing URL template; `{instanceId}` is replaced (`KOOGATE_FRONTEND_URL_TEMPLATE`).
     pub frontend_url_template: String,
@@ -271,6 +336,12 @@ pub enum ConfigError {
     },
     #[error("invalid TOML in {path}: {message}")]
     Toml { path: PathBuf, message: String },
+    #[error("{key} in {path}: {message}")]
+    Setting {
+        path: PathBuf,
+        key: String,
+        message: String,
+    },
     #[error("environment variable {name}: {message}")]
     Env { name: String, message: String },
     #[error("{0}")]
@@ -282,150 +353,71 @@ pub enum ConfigError {
     },
 }
 
+/// `KOOGATE_*` variables that are not settings of [`Config`] but are read elsewhere (other
+/// subcommands, tests); the documented ones come from the template's environment-only entries.
+const OTHER_VARIABLES: &[&str] = &[
+    "KOOGATE_TEST_DATABASE_URL",
+    "KOOGATE_SIGN_KEY",
+    "KOOGATE_CRASH_SEED",
+];
+
 impl Config {
     /// Defaults, then `file` (if given), then the environment `vars` (normally `std::env::vars()`).
+    ///
+    /// Both layers become one TOML table, the variables' text over the file's values, and that
+    /// table is deserialized once: a value means the same in either place. An unknown key in the
+    /// file is an error; an unknown `KOOGATE_*` variable only a warning.
     pub fn load(
         file: Option<&Path>,
         vars: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Self, ConfigError> {
-        let mut config = match file {
-            Some(path) => Self::from_file(path)?,
-            None => Self::default(),
+        let mut table = match file {
+            Some(path) => read_table(path)?,
+            None => toml::Table::new(),
         };
+        let settings: Vec<(&str, String)> = Self::keys()
+            .iter()
+            .map(|key| (*key, format!("KOOGATE_{}", key.to_ascii_uppercase())))
+            .collect();
+        // The key each variable set, and the variable's name.
+        let mut variables: BTreeMap<&str, String> = BTreeMap::new();
         for (name, value) in vars {
-            config.apply_env(&name, &value)?;
+            if !name.starts_with("KOOGATE_") {
+                continue;
+            }
+            let Some(&(key, _)) = settings.iter().find(|(_, variable)| *variable == name) else {
+                if !is_other_variable(&name) {
+                    tracing::warn!(variable = name, "ignoring unknown KOOGATE_ variable");
+                }
+                continue;
+            };
+            let shadowed = table.insert(key.to_owned(), toml::Value::String(value));
+            if let (Some(value), false) = (shadowed, variables.contains_key(key)) {
+                // The variable overrides the file's value, yet a bad value there is an error.
+                check_one(key, value).map_err(|message| named(key, message, None, file))?;
+            }
+            variables.insert(key, name);
         }
+        let config = match Self::deserialize(table.clone()) {
+            Ok(config) => config,
+            Err(whole) => {
+                // Name the culprit: the first key that is wrong on its own.
+                for (key, value) in table {
+                    if let Err(message) = check_one(&key, value) {
+                        let variable = variables.remove(key.as_str());
+                        return Err(named(&key, message, variable, file));
+                    }
+                }
+                return Err(ConfigError::Invalid(whole.message().to_owned()));
+            }
+        };
         config.validate()?;
         Ok(config)
     }
 
-    fn from_file(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|cause| ConfigError::Read {
-            path: path.into(),
-            cause,
-        })?;
-        toml::from_str(&text).map_err(|e| ConfigError::Toml {
-            path: path.into(),
-            message: e.message().to_owned(),
-        })
-    }
-
-    fn apply_env(&mut self, name: &str, value: &str) -> Result<(), ConfigError> {
-        let Some(key) = name.strip_prefix("KOOGATE_") else {
-            return Ok(());
-        };
-        let bad = |message: &str| ConfigError::Env {
-            name: name.to_owned(),
-            message: message.to_owned(),
-        };
-        let secret = || Some(Secret::new(value));
-        let text = || Some(value.to_owned());
-        let flag = || parse_bool(value).ok_or_else(|| bad("expected true or false"));
-        match key {
-            "LISTEN" => self.listen = value.parse().map_err(|_| bad("expected host:port"))?,
-            "OPS_LISTEN" => {
-                self.ops_listen = Some(value.parse().map_err(|_| bad("expected host:port"))?)
-            }
-            "HEADER_TIMEOUT_SECS" => self.header_timeout_secs = parse_number(name, value)?,
-            "BODY_TIMEOUT_SECS" => self.body_timeout_secs = parse_number(name, value)?,
-            "MAX_CONNECTIONS" => self.max_connections = parse_number(name, value)?,
-            "CONNECTION_RESERVE" => self.connection_reserve = parse_number(name, value)?,
-            "DATA_DIR" => self.data_dir = PathBuf::from(value),
-            "DATABASE_URL" => self.database_url = secret(),
-            "PRODUCE_PATH" => self.produce_path = value.to_owned(),
-            "ACCESS_KEY" => self.access_key = secret(),
-            "LICENSE_ACCESS_KEY" => self.license_access_key = secret(),
-            "NOTIFY_ACCESS_KEY" => self.notify_access_key = secret(),
-            "OPENAPI_URL" => self.openapi_url = text(),
-            "OPENAPI_FALLBACK_URL" => self.openapi_fallback_url = text(),
-            "AK" => self.ak = text(),
-            "SK" => self.sk = secret(),
-            "ENCRYPT_TYPE" => {
-                self.encrypt_type = CredentialEncryption::parse(value)
-                    .ok_or_else(|| bad("expected 1, 2 or none"))?;
-            }
-            "HOOK_URL" => self.hook_url = text(),
-            "HOOK_SECRET" => self.hook_secret = secret(),
-            "KIT_ACCESS_KEY" => self.kit_access_key = secret(),
-            "KIT_PRIVATE_KEY_FILE" => self.kit_private_key_file = Some(PathBuf::from(value)),
-            "LICENSE_SIGNING_KEY" => self.license_signing_key = secret(),
-            "API_TOKEN" => self.api_token = secret(),
-            "MASTER_KEY" => self.master_key = secret(),
-            "PREVIOUS_MASTER_KEYS" => {
-                self.previous_master_keys = value
-                    .split(',')
-                    .filter(|k| !k.trim().is_empty())
-                    .map(Secret::new)
-                    .collect();
-            }
-            "RELEASE_UNKNOWN" => {
-                self.release_unknown = match value {
-                    "not-found" | "000003" => ReleaseUnknown::NotFound,
-                    "success" | "000000" => ReleaseUnknown::Success,
-                    _ => return Err(bad("expected not-found or success")),
-                };
-            }
-            "USAGE_INFO_NAME" => self.usage_info_name = value.to_owned(),
-            "ACCEPT_SHA256_INNER" => self.accept_sha256_inner = flag()?,
-            "CHANGE_CHECK_DEFAULT" => self.change_check_default = flag()?,
-            "FRONTEND_URL_IN_NEW_INSTANCE" => {
-                self.frontend_url_in_new_instance = FrontEndUrlInNewInstance::parse(value)
-                    .ok_or_else(|| bad("expected when-known, always or never"))?;
-            }
-            "PROVISION_WAIT_MS" => {
-                self.provision_wait_ms = value
-                    .trim()
-                    .parse()
-                    .map_err(|_| bad("expected a number of milliseconds"))?
-            }
-            "BODY_LIMIT" => {
-                self.body_limit = value
-                    .parse()
-                    .map_err(|_| bad("expected a number of bytes"))?
-            }
-            "METERING_WINDOW" => {
-                self.metering_window = match value.trim().to_ascii_lowercase().as_str() {
-                    "hour" => MeteringWindow::Hour,
-                    "day" => MeteringWindow::Day,
-                    _ => return Err(bad("expected hour or day")),
-                }
-            }
-            "METERING_GRACE_SECS" => {
-                self.metering_grace_secs = value
-                    .trim()
-                    .parse()
-                    .map_err(|_| bad("expected a number of seconds"))?
-            }
-            "METERING_INTERVAL_SECS" => {
-                self.metering_interval_secs = value
-                    .trim()
-                    .parse()
-                    .map_err(|_| bad("expected a number of seconds"))?
-            }
-            "RECONCILE_MODE" => {
-                self.reconcile_mode = match value.trim().to_ascii_lowercase().as_str() {
-                    "off" => ReconcileMode::Off,
-                    "report" => ReconcileMode::Report,
-                    "heal" => ReconcileMode::Heal,
-                    _ => return Err(bad("expected off, report or heal")),
-                }
-            }
-            "RECONCILE_INTERVAL_SECS" => {
-                self.reconcile_interval_secs = value
-                    .trim()
-                    .parse()
-                    .map_err(|_| bad("expected a number of seconds"))?
-            }
-            "FRONTEND_URL_TEMPLATE" => self.frontend_url_template = value.to_owned(),
-            "ADMIN_URL_TEMPLATE" => self.admin_url_template = text(),
-            "TLS_CERT" => self.tls_cert = Some(PathBuf::from(value)),
-            "TLS_KEY" => self.tls_key = Some(PathBuf::from(value)),
-            // Variables read by other subcommands or by tests, not by the server.
-            "CONFIG" | "LOG" | "LOG_FORMAT" | "TEST_DATABASE_URL" | "SIGN_KEY"
-            | "SANDBOX_ORDERS" => {}
-            _ => tracing::warn!(variable = name, "ignoring unknown KOOGATE_ variable"),
-        }
-        Ok(())
+    /// The keys of the file; `KOOGATE_` and the upper-cased key is the environment variable.
+    pub fn keys() -> &'static [&'static str] {
+        setting::field_names::<Self>()
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
@@ -549,19 +541,59 @@ impl Config {
     }
 }
 
-fn parse_number<T: std::str::FromStr>(name: &str, value: &str) -> Result<T, ConfigError> {
-    value.trim().parse().map_err(|_| ConfigError::Env {
-        name: name.to_owned(),
-        message: "expected a whole number".to_owned(),
+/// The file as a table, its syntax checked; its values are read with the environment's.
+fn read_table(path: &Path) -> Result<toml::Table, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|cause| ConfigError::Read {
+        path: path.into(),
+        cause,
+    })?;
+    text.parse::<toml::Table>().map_err(|e| {
+        // The message, not the error's rendering: that quotes the line, which may hold a secret.
+        let line = e
+            .span()
+            .and_then(|span| text.as_bytes().get(..span.start))
+            .map(|before| before.iter().filter(|&&byte| byte == b'\n').count() + 1);
+        ConfigError::Toml {
+            path: path.into(),
+            message: match line {
+                Some(line) => format!("line {line}: {}", e.message()),
+                None => e.message().to_owned(),
+            },
+        }
     })
 }
 
-fn parse_bool(value: &str) -> Option<bool> {
-    match value.trim().to_ascii_lowercase().as_str() {
-        "1" | "true" | "yes" | "on" => Some(true),
-        "0" | "false" | "no" | "off" => Some(false),
-        _ => None,
+/// Whether `key = value` alone is a valid configuration; else the reason, without the value.
+fn check_one(key: &str, value: toml::Value) -> Result<(), String> {
+    if !Config::keys().contains(&key) {
+        return Err("not a koogate setting (`koogate default-config` lists them all)".to_owned());
     }
+    let table = toml::Table::from_iter([(key.to_owned(), value)]);
+    Config::deserialize(table)
+        .map(drop)
+        .map_err(|e| e.message().to_owned())
+}
+
+/// The error for a bad value of `key`, naming the variable that set it, else the file.
+fn named(key: &str, message: String, variable: Option<String>, file: Option<&Path>) -> ConfigError {
+    match (variable, file) {
+        (Some(name), _) => ConfigError::Env { name, message },
+        (None, Some(path)) => ConfigError::Setting {
+            path: path.to_path_buf(),
+            key: key.to_owned(),
+            message,
+        },
+        (None, None) => ConfigError::Invalid(format!("{key}: {message}")),
+    }
+}
+
+/// A `KOOGATE_*` variable that is not a setting but is known: documented as environment-only in
+/// the template, or read by tests and other subcommands.
+fn is_other_variable(name: &str) -> bool {
+    OTHER_VARIABLES.contains(&name)
+        || template::entries()
+            .iter()
+            .any(|entry| entry.key.is_none() && entry.env == name)
 }
 
 #[cfg(test)]

@@ -9,9 +9,9 @@ use super::{Config, ConfigError};
 use crate::domain::license_issue::LicenseSigner;
 use crate::secret_box::SecretBox;
 
-/// A configured secret: `Debug` and `Display` never show it.
-#[derive(Clone, PartialEq, Eq, Deserialize)]
-#[serde(transparent)]
+/// A configured secret: `Debug` never shows it, nor does an error about its value. It is read
+/// from a string only (see `config::setting`).
+#[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
 
 impl Secret {

@@ -174,6 +174,8 @@ mod tests {
         let entries = entries();
         let fields = config_fields();
         assert!(fields.len() > 20, "{fields:?}");
+        // The keys `Config::load` reads (from serde) are the fields in the source.
+        assert_eq!(fields, Config::keys());
         for field in &fields {
             let entry = entries
                 .iter()
