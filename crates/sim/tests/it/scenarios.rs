@@ -5,11 +5,8 @@
 // Helpers outside `#[test]` functions unwrap too; a failure there is a test failure.
 #![allow(clippy::unwrap_used)]
 
-#[path = "scenarios/fake.rs"]
-mod fake;
-#[path = "scenarios/harness.rs"]
-mod harness;
-#[path = "scenarios/market.rs"]
+pub mod fake;
+pub mod harness;
 mod market;
 
 use std::sync::atomic::Ordering;

@@ -8,7 +8,7 @@ use koogate_gateway::store::OutboxEvent;
 use koogate_sim::openapi::UploadContent;
 use serde_json::{Value, json};
 
-use crate::period_order;
+use super::period_order;
 use crate::support::{TestApp, TestOptions, spawn_app};
 
 async fn hooked_app() -> TestApp {

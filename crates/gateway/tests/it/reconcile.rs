@@ -11,12 +11,10 @@
 // Stories are plain async fns (clippy's allow-unwrap-in-tests does not see them as tests).
 #![allow(clippy::unwrap_used)]
 
-// Shared with `sim_faults`, which uses parts of it these stories do not.
-#[allow(dead_code)]
-#[path = "sim_faults/harness.rs"]
-mod harness;
-#[path = "reconcile/stories.rs"]
 mod stories;
+
+// The rig of the fault tests.
+use crate::sim_faults::harness;
 
 /// Turns each story into `sqlite::<name>` and `postgres::<name>`.
 macro_rules! on_both_backends {

@@ -6,7 +6,7 @@ use chrono::Duration;
 use koogate_gateway::store::InstanceStatus;
 use serde_json::{Value, json};
 
-use crate::period_order;
+use super::period_order;
 use crate::support::{
     Reply, TestApp, TestOptions, closed_port_url, fresh_nonce, signed_query, spawn_app,
 };
@@ -292,8 +292,8 @@ async fn failed_authentication_answers_000001() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_instances_answer_000003() {
     let (app, _id) = app_with_instance(TestOptions::default()).await;
-    let renewal = app.place_order(crate::renew_order());
-    let change = app.place_order(crate::change_order());
+    let renewal = app.place_order(super::renew_order());
+    let change = app.place_order(super::change_order());
     let before = app.snapshot().await;
     let ghost = "no-such-instance";
     refused(&app.query(&[ghost]).await, "000003");
@@ -314,7 +314,7 @@ async fn unknown_instances_answer_000003() {
 async fn order_query_api_down_answers_000005_and_recovers() {
     let (mut app, id) = app_with_instance(TestOptions::default()).await;
     let placed = app.place_order(period_order());
-    let change = app.place_order(crate::change_order());
+    let change = app.place_order(super::change_order());
     let notify = app.place_order(period_order());
     let (order, line) = (&placed.order_id, &placed.order_line_ids[0]);
     let before = app.snapshot().await;

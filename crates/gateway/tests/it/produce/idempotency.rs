@@ -9,7 +9,7 @@ use koogate_gateway::store::InstanceStatus;
 use koogate_sim::orders::{LineSpec, OrderSpec, OrderType, ProductSpec};
 use serde_json::json;
 
-use crate::period_order;
+use super::period_order;
 use crate::support::{Backend, TestApp, TestOptions, spawn_app};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -83,7 +83,7 @@ async fn fifty_concurrent_new_instance_calls(app: TestApp) {
 
     // Still the same bytes once a hook has provisioned the instance in the meantime.
     if let Some(hook) = &app.hook {
-        hook.provide_app_info(crate::vendor_app_info());
+        hook.provide_app_info(super::vendor_app_info());
         app.run_outbox().await;
         let instance = app.instance(&first.instance_id()).await;
         assert_eq!(instance.status, InstanceStatus::Active);
@@ -134,7 +134,7 @@ async fn concurrent_changes_of_one_instance(app: TestApp) {
         concurrently(&app, freeze, 20).await,
         BTreeSet::from([success.clone()])
     );
-    let renewal = app.place_order(crate::renew_order());
+    let renewal = app.place_order(super::renew_order());
     let refresh = json!({
         "activity": "refreshInstance", "instanceId": id, "orderId": renewal.order_id,
         "orderLineId": renewal.order_line_ids[0], "expireTime": "20250501235959", "scene": "RENEWAL",

@@ -10,7 +10,7 @@ use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
-use crate::period_order;
+use super::period_order;
 use crate::support::{Reply, TestApp, TestOptions, fresh_nonce, signed_query, spawn_app};
 
 fn addr(app: &TestApp) -> SocketAddr {

@@ -9,8 +9,8 @@ use koogate_protocol::crypto::credential::{self, EncryptType};
 use koogate_sim::openapi::UploadContent;
 use serde_json::json;
 
+use super::{change_order, period_order, renew_order, vendor_app_info};
 use crate::support::{Backend, TestApp, TestOptions, spawn_app};
-use crate::{change_order, period_order, renew_order, vendor_app_info};
 
 async fn story_app(backend: Backend, hook: bool, test: &str) -> Option<TestApp> {
     let options = TestOptions::on(backend, test)?;

@@ -1,15 +1,11 @@
 //! Fault injection against small fake targets that get things wrong on purpose: a fault's
 //! failed expectation is a recorded violation, not a failed flow. (The real gateway under every
-//! fault is `crates/gateway/tests/sim_faults.rs`.)
+//! fault is `crates/gateway/tests/it/sim_faults.rs`.)
 
 #![allow(clippy::unwrap_used)]
 
-#[allow(dead_code)] // shared with tests/scenarios.rs; only `Target` and `sim` are used here
-#[path = "scenarios/fake.rs"]
-mod fake;
-#[allow(dead_code)]
-#[path = "scenarios/harness.rs"]
-mod harness;
+// The fake targets and the rig are the scenario tests'.
+use crate::scenarios::{fake, harness};
 
 use harness::start_time;
 use koogate_sim::faults::{self, FaultKind, Faults};

@@ -7,8 +7,8 @@ use chrono::Duration;
 use koogate_gateway::store::InstanceStatus;
 use serde_json::json;
 
+use super::{period_order, renew_order, vendor_app_info};
 use crate::support::{TestApp, TestOptions, spawn_app};
-use crate::{period_order, renew_order, vendor_app_info};
 
 async fn hooked_app() -> TestApp {
     spawn_app(TestOptions::default().with_hook()).await

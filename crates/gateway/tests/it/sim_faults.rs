@@ -12,15 +12,12 @@
 // Stories are plain async fns (clippy's allow-unwrap-in-tests does not see them as tests).
 #![allow(clippy::unwrap_used)]
 
-#[path = "sim_faults/harness.rs"]
-mod harness;
-#[path = "support/hook.rs"]
-#[allow(dead_code)] // the receiver's other answers serve the produce tests
-mod hook;
-#[path = "sim_faults/refusals.rs"]
+// The harness serves the reconciliation stories too; the webhook receiver is the produce tests'.
+pub mod harness;
 mod refusals;
-#[path = "sim_faults/stories.rs"]
 mod stories;
+
+use crate::support::hook;
 
 /// Turns each story into `sqlite::<name>` and `postgres::<name>`.
 macro_rules! on_both_backends {

@@ -43,12 +43,9 @@
 
 #![allow(clippy::unwrap_used)] // a test: a failed unwrap is a failed test
 
-mod crash_support;
-
 use std::time::Duration;
 
-use crash_support::check::kind;
-use crash_support::{Scenario, Tamper, say};
+use crate::crash_support::{self, Scenario, Tamper, check::kind, say};
 
 const PG_ENV: &str = "KOOGATE_TEST_DATABASE_URL";
 

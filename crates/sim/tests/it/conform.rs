@@ -4,9 +4,7 @@
 // Helpers outside `#[test]` functions unwrap too; a failure there is a test failure.
 #![allow(clippy::unwrap_used)]
 
-#[path = "conform/harness.rs"]
 mod harness;
-#[path = "conform/reference.rs"]
 mod reference;
 
 use std::time::Duration;

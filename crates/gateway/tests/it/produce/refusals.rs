@@ -9,7 +9,7 @@ use chrono::Duration;
 use koogate_gateway::store::InstanceStatus;
 use serde_json::{Value, json};
 
-use crate::period_order;
+use super::period_order;
 use crate::support::{Backend, TestApp, TestOptions, spawn_app};
 
 /// newInstance's own codes, and the message each refusal in these tests carries.
@@ -90,7 +90,7 @@ async fn every_code_refuses_a_purchase_later(app: TestApp) {
 
         // KooGallery refunds the order: the vendor's system cannot make it ready afterwards.
         let (status, error) = app
-            .mark_ready(&instance_id, &crate::vendor_app_info())
+            .mark_ready(&instance_id, &super::vendor_app_info())
             .await;
         assert_eq!(status.as_u16(), 409, "{error}");
         assert_eq!(error["code"], "refused");
@@ -177,7 +177,7 @@ async fn a_refusal_after_the_instance_is_ready_changes_nothing() {
     app.hook().go_down(503);
     app.run_outbox().await;
     let (status, _) = app
-        .mark_ready(&instance_id, &crate::vendor_app_info())
+        .mark_ready(&instance_id, &super::vendor_app_info())
         .await;
     assert!(status.is_success(), "{status}");
     assert_eq!(app.status(&instance_id).await, InstanceStatus::Active);

@@ -3,9 +3,7 @@
 // Helpers outside `#[test]` functions unwrap too; a failure there is a test failure.
 #![allow(clippy::unwrap_used)]
 
-#[path = "openapi/license.rs"]
 mod license;
-#[path = "openapi/usage.rs"]
 mod usage;
 
 use koogate_protocol::AccessKey;

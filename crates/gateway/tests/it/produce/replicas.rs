@@ -11,7 +11,7 @@ use koogate_gateway::domain::metering::{MeteringPass, MeteringWorker};
 use koogate_gateway::store::{Commit, CommitOutcome, InstanceStatus, InstanceWrite};
 use serde_json::json;
 
-use crate::metering::{metered_instance, report, usage, usage_view};
+use super::metering::{metered_instance, report, usage, usage_view};
 use crate::support::{Backend, TestApp, TestOptions, spawn_app, start_time};
 
 async fn only_one_replica_runs_each_metering_pass(app: TestApp) {

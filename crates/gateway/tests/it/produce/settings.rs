@@ -5,8 +5,8 @@ use koogate_gateway::config::{CredentialEncryption, ReleaseUnknown};
 use koogate_protocol::crypto::credential::{self, EncryptType};
 use serde_json::Value;
 
+use super::{period_order, vendor_app_info};
 use crate::support::{TestApp, TestOptions, spawn_app};
-use crate::{period_order, vendor_app_info};
 
 /// A hooked app whose hook provides [`vendor_app_info`], with one active instance.
 async fn app_with_vendor_instance(options: TestOptions) -> (TestApp, String) {

@@ -216,7 +216,7 @@ async fn a_window_pushed_too_late_is_rejected_with_the_marketplace_code() {
 async fn bad_usage_reports_are_refused_and_change_nothing() {
     let app = spawn_app(TestOptions::default()).await;
     let id = metered_instance(&app).await;
-    let placed = app.place_order(crate::period_order());
+    let placed = app.place_order(super::period_order());
     let periodic = app
         .new_instance(&placed.order_id, &placed.order_line_ids[0], "biz-periodic")
         .await

@@ -20,31 +20,17 @@
 // Helpers outside `#[test]` functions unwrap too; a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
-#[path = "produce/bad_input.rs"]
 mod bad_input;
-#[path = "produce/hardening.rs"]
 mod hardening;
-#[path = "produce/hooks.rs"]
 mod hooks;
-#[path = "produce/idempotency.rs"]
 mod idempotency;
-#[path = "produce/kit.rs"]
 mod kit;
-#[path = "produce/metering.rs"]
 mod metering;
-#[path = "produce/ops.rs"]
 mod ops;
-#[path = "produce/refusals.rs"]
 mod refusals;
-#[path = "produce/replicas.rs"]
 mod replicas;
-#[path = "produce/settings.rs"]
 mod settings;
-#[path = "produce/story.rs"]
 mod story;
-#[path = "produce/vendor_answers.rs"]
 mod vendor_answers;
 
 use koogate_sim::orders::{LineSpec, OrderSpec, OrderType, ProductSpec};
