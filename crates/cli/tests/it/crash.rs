@@ -31,23 +31,23 @@
 //! and expects both losses reported.
 //!
 //! ```text
-//! cargo test -p koogate --test crash
-//! KOOGATE_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test cargo test -p koogate --test crash
+//! cargo test -p koogate --test it crash::
+//! KOOGATE_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test cargo test -p koogate --test it crash::
 //! ```
 //!
 //! Without `KOOGATE_TEST_DATABASE_URL` the PostgreSQL variants print a loud SKIPPED line and
 //! pass; with it set, an unreachable server fails them. `KOOGATE_CRASH_SEED` repeats a run's
-//! random choices (not its timing). Each variant takes 40 to 80 s (they run in parallel; the
-//! whole binary about 90 s), most of it waiting: an event in flight at a kill is redelivered only when the crashed worker's
+//! random choices (not its timing). Each variant takes 40 to 80 s (they run in parallel; all
+//! four about 90 s), most of it waiting: an event in flight at a kill is redelivered only when the crashed worker's
 //! 60 s lease (`outbox::DEFAULT_LEASE`) expires, and the checks wait for that delivery.
 
 #![allow(clippy::unwrap_used)] // a test: a failed unwrap is a failed test
 
 use std::time::Duration;
 
-use crate::crash_support::{self, Scenario, Tamper, check::kind, say};
+use koogate_testkit::{Backend, TestDb};
 
-const PG_ENV: &str = "KOOGATE_TEST_DATABASE_URL";
+use crate::crash_support::{self, Scenario, Tamper, check::kind, say};
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
@@ -55,6 +55,15 @@ fn runtime() -> tokio::runtime::Runtime {
         .enable_all()
         .build()
         .unwrap()
+}
+
+/// A PostgreSQL database of its own, dropped on drop; `None` (after a loud SKIPPED line) when
+/// `KOOGATE_TEST_DATABASE_URL` is unset. Panics when it is set but PostgreSQL is unusable, so CI
+/// cannot skip silently.
+fn postgres_database(test: &str) -> Option<TestDb> {
+    Backend::Postgres
+        .available(test)
+        .map(TestDb::create_blocking)
 }
 
 fn crash_scenario(backend: &'static str, database_url: Option<String>) -> Scenario {
@@ -78,10 +87,10 @@ fn crash_consistency_sqlite() {
 
 #[test]
 fn crash_consistency_postgres() {
-    let Some(db) = TestDatabase::create() else {
+    let Some(db) = postgres_database("crash_consistency_postgres") else {
         return;
     };
-    let url = db.url.clone();
+    let url = db.url().to_owned();
     let outcome = std::panic::catch_unwind(|| {
         let report = runtime().block_on(crash_support::run(crash_scenario("postgres", Some(url))));
         report.assert_clean();
@@ -98,10 +107,10 @@ fn crash_consistency_postgres() {
 /// event delivered once in order, although any replica's outbox worker may deliver it).
 #[test]
 fn crash_consistency_postgres_replicas() {
-    let Some(db) = TestDatabase::create() else {
+    let Some(db) = postgres_database("crash_consistency_postgres_replicas") else {
         return;
     };
-    let url = db.url.clone();
+    let url = db.url().to_owned();
     let outcome = std::panic::catch_unwind(|| {
         let scenario = Scenario {
             backend: "postgres, 3 replicas",
@@ -151,81 +160,5 @@ fn checker_detects_lost_acknowledged_instance() {
         report.has(kind::EVENT_SEQUENCE),
         "the missing instance.provision went unnoticed: {:?}",
         report.violations
-    );
-}
-
-/// A database of its own on the server named by `KOOGATE_TEST_DATABASE_URL`, dropped on drop.
-struct TestDatabase {
-    admin_url: String,
-    name: String,
-    url: String,
-}
-
-impl TestDatabase {
-    /// `None` (after a loud SKIPPED line) when the variable is unset; panics when it is set but
-    /// PostgreSQL is unusable, so CI cannot skip silently.
-    fn create() -> Option<Self> {
-        let Ok(admin_url) = std::env::var(PG_ENV) else {
-            say(&format!(
-                "SKIPPED: PostgreSQL crash test: {PG_ENV} is not set"
-            ));
-            return None;
-        };
-        let name = format!("koogate_crash_{}", uuid::Uuid::new_v4().simple());
-        runtime()
-            .block_on(admin_execute(&admin_url, format!("CREATE DATABASE {name}")))
-            .unwrap_or_else(|err| panic!("{PG_ENV} is set but PostgreSQL is unusable: {err}"));
-        let url = with_database(&admin_url, &name);
-        Some(Self {
-            admin_url,
-            name,
-            url,
-        })
-    }
-}
-
-impl Drop for TestDatabase {
-    fn drop(&mut self) {
-        let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
-        if let Err(err) = runtime().block_on(admin_execute(&self.admin_url, sql)) {
-            say(&format!(
-                "warning: could not drop test database {}: {err}",
-                self.name
-            ));
-        }
-    }
-}
-
-/// `admin_url` with its database name replaced by `database`.
-fn with_database(admin_url: &str, database: &str) -> String {
-    let (base, query) = match admin_url.split_once('?') {
-        Some((base, query)) => (base, format!("?{query}")),
-        None => (admin_url, String::new()),
-    };
-    let (scheme, rest) = base.split_once("://").expect("postgres URL has a scheme");
-    let authority = rest
-        .split_once('/')
-        .map_or(rest, |(authority, _)| authority);
-    format!("{scheme}://{authority}/{database}{query}")
-}
-
-async fn admin_execute(admin_url: &str, sql: String) -> Result<(), sqlx::Error> {
-    use sqlx::Connection;
-    let mut conn = sqlx::PgConnection::connect(admin_url).await?;
-    sqlx::query(sqlx::AssertSqlSafe(sql))
-        .execute(&mut conn)
-        .await?;
-    conn.close().await
-}
-
-#[test]
-fn database_name_is_replaced_in_admin_url() {
-    assert_eq!(
-        with_database("postgres://postgres@127.0.0.1:5432/test", "x"),
-        "postgres://postgres@127.0.0.1:5432/x"
-    );
-    assert_eq!(
-        with_database("postgres://u:p@h/test?sslmode=disable", "x"),
-        "postgres://u:p@h/x?sslmode=disable"
     );
 }

@@ -9,7 +9,7 @@
 //! fresh machine with only the Rust toolchain passes too.
 //!
 //! ```text
-//! cargo test -p koogate --test java_lifecycle
+//! cargo test -p koogate --test it java_lifecycle::
 //! ```
 
 #![allow(clippy::unwrap_used)] // a test: a failed unwrap is a failed test

@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 
 use koogate_protocol::AccessKey;
 use koogate_protocol::signing::scheme_a;
+use koogate_testkit::{Backend, TestDb};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
@@ -184,27 +185,12 @@ async fn a_replay_after_kill_9_is_still_refused_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replay_after_kill_9_is_still_refused_postgres() {
-    let Ok(admin) = std::env::var("KOOGATE_TEST_DATABASE_URL") else {
-        eprintln!(
-            "SKIPPED: a_replay_after_kill_9_is_still_refused_postgres: KOOGATE_TEST_DATABASE_URL is not set"
-        );
+    let test = "a_replay_after_kill_9_is_still_refused_postgres";
+    let Some(backend) = Backend::Postgres.available(test) else {
         return;
     };
-    use sqlx::Connection;
-    let name = format!("koogate_nonce_{}", uuid::Uuid::new_v4().simple());
-    let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    let (base, _) = admin.rsplit_once('/').unwrap();
-    replay_after_kill_9(Some(format!("{base}/{name}"))).await;
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "DROP DATABASE {name} WITH (FORCE)"
-    )))
-    .execute(&mut conn)
-    .await
-    .unwrap();
+    let db = TestDb::create(backend).await;
+    replay_after_kill_9(Some(db.url().to_owned())).await;
 }
 
 async fn replay_after_kill_9(database_url: Option<String>) {

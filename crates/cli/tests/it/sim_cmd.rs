@@ -1,7 +1,7 @@
 //! `koogate sim` as a process: flow listing, usage errors, and a run against a target that is
 //! down (every attempt of KooGallery's schedule fails in virtual time, so this takes no real
 //! time), with its exit status and JSON record. Runs against the real gateway are covered
-//! in-process by `crates/sim/tests/scenarios.rs`.
+//! in-process by `crates/sim/tests/it/scenarios.rs`.
 
 #![allow(clippy::unwrap_used)]
 

@@ -10,7 +10,6 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -31,28 +30,16 @@ use koogate_gateway::store::{
     Commit, Instance, InstanceStatus, InstanceWrite, NewEvent, OutboxEvent, SqliteStore, Store,
 };
 use koogate_protocol::signing::webhook::{self, WebhookSecret};
+use koogate_testkit::{Backend, TestDb};
 
 // ---------------------------------------------------------------------------------------------
 // Harness
 
 /// The Standard Webhooks documentation's example secret.
-const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+const SECRET: &str = koogate_testkit::HOOK_SECRET;
 
 fn start_time() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2025, 3, 1, 8, 0, 0).unwrap()
-}
-
-/// A temp SQLite file (and its `-wal`/`-shm` companions), removed on drop.
-struct TempSqlite(PathBuf);
-
-impl Drop for TempSqlite {
-    fn drop(&mut self) {
-        for suffix in ["", "-wal", "-shm"] {
-            let mut path = self.0.clone().into_os_string();
-            path.push(suffix);
-            let _ = std::fs::remove_file(path);
-        }
-    }
 }
 
 /// One request as the receiver saw it.
@@ -210,16 +197,13 @@ struct Harness {
     store: Arc<dyn Store>,
     clock: ManualClock,
     receiver: Receiver,
-    _file: TempSqlite,
+    _db: TestDb,
 }
 
 impl Harness {
     async fn new() -> Self {
-        let file = TempSqlite(std::env::temp_dir().join(format!(
-            "koogate-outbox-{}.db",
-            uuid::Uuid::new_v4().simple()
-        )));
-        let store = SqliteStore::connect(&format!("sqlite://{}", file.0.display()))
+        let db = TestDb::create(Backend::Sqlite).await;
+        let store = SqliteStore::connect(db.url())
             .await
             .expect("open sqlite store");
         let clock = ManualClock::new(start_time());
@@ -228,7 +212,7 @@ impl Harness {
             store: Arc::new(store),
             clock,
             receiver,
-            _file: file,
+            _db: db,
         }
     }
 

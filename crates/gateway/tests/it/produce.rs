@@ -13,8 +13,8 @@
 //! the server is unusable.
 //!
 //! ```text
-//! cargo test -p koogate-gateway --test produce
-//! KOOGATE_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test cargo test -p koogate-gateway --test produce
+//! cargo test -p koogate-gateway --test it produce::
+//! KOOGATE_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test cargo test -p koogate-gateway --test it produce::
 //! ```
 
 // Helpers outside `#[test]` functions unwrap too; a failed unwrap is a failed test.

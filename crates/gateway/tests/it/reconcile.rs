@@ -5,7 +5,7 @@
 //! `KOOGATE_TEST_DATABASE_URL` is set, on a fresh PostgreSQL database (skipped loudly otherwise).
 //!
 //! ```text
-//! cargo test -p koogate-gateway --test reconcile
+//! cargo test -p koogate-gateway --test it reconcile::
 //! ```
 
 // Stories are plain async fns (clippy's allow-unwrap-in-tests does not see them as tests).
@@ -20,18 +20,22 @@ use crate::sim_faults::harness;
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
+            use koogate_testkit::{Backend, on_fresh_database};
+
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    super::harness::on_backend(super::harness::Backend::Sqlite, super::stories::$name).await;
+                    on_fresh_database(Backend::Sqlite, stringify!($name), super::stories::$name).await;
                 }
             )*
         }
         mod postgres {
+            use koogate_testkit::{Backend, on_fresh_database};
+
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    super::harness::on_backend(super::harness::Backend::Postgres, super::stories::$name).await;
+                    on_fresh_database(Backend::Postgres, stringify!($name), super::stories::$name).await;
                 }
             )*
         }

@@ -5,8 +5,8 @@
 //! otherwise).
 //!
 //! ```text
-//! cargo test -p koogate-gateway --test sim_faults
-//! KOOGATE_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test cargo test -p koogate-gateway --test sim_faults
+//! cargo test -p koogate-gateway --test it sim_faults::
+//! KOOGATE_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test cargo test -p koogate-gateway --test it sim_faults::
 //! ```
 
 // Stories are plain async fns (clippy's allow-unwrap-in-tests does not see them as tests).
@@ -23,18 +23,22 @@ use crate::support::hook;
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
+            use koogate_testkit::{Backend, on_fresh_database};
+
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    super::harness::on_backend(super::harness::Backend::Sqlite, super::$name).await;
+                    on_fresh_database(Backend::Sqlite, stringify!($name), super::$name).await;
                 }
             )*
         }
         mod postgres {
+            use koogate_testkit::{Backend, on_fresh_database};
+
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    super::harness::on_backend(super::harness::Backend::Postgres, super::$name).await;
+                    on_fresh_database(Backend::Postgres, stringify!($name), super::$name).await;
                 }
             )*
         }

@@ -11,8 +11,8 @@
 //! `store_story/replicas.rs`.
 //!
 //! ```text
-//! cargo test -p koogate-gateway --test store_story
-//! KOOGATE_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test cargo test -p koogate-gateway --test store_story
+//! cargo test -p koogate-gateway --test it store_story::
+//! KOOGATE_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test cargo test -p koogate-gateway --test it store_story::
 //! ```
 
 // The whole crate is test code (the stories are plain fns, which clippy's allow-unwrap-in-tests
@@ -20,8 +20,6 @@
 #![allow(clippy::unwrap_used)]
 
 use std::future::Future;
-use std::io::Write;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
@@ -29,139 +27,37 @@ use koogate_gateway::store::{
     Commit, CommitOutcome, Instance, InstanceStatus, InstanceWrite, NewEvent, OrderRecord,
     OutboxStats, PostgresStore, SqliteStore, Store, StoreError,
 };
+use koogate_testkit::{Backend, TestDb, on_fresh_database};
 
 // ---------------------------------------------------------------------------------------------
 // Harness: one fresh store per test, cleaned up even when the story panics.
 
-const PG_ENV: &str = "KOOGATE_TEST_DATABASE_URL";
-
-/// Runs `story` on its own task so that a failing assertion still reaches the cleanup code.
-async fn run_story<F, Fut>(store: Arc<dyn Store>, story: F)
+/// Runs `story` on a fresh store on `backend` (a temp SQLite file, or a PostgreSQL database of
+/// its own: `koogate_testkit`), removed after, also when the story panics.
+async fn on_store<F, Fut>(backend: Backend, test: &str, story: F)
 where
-    F: FnOnce(Arc<dyn Store>) -> Fut,
+    F: FnOnce(Arc<dyn Store>) -> Fut + Send + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let outcome = tokio::spawn(story(store)).await;
-    if let Err(err) = outcome {
-        std::panic::resume_unwind(err.into_panic());
-    }
-}
-
-/// A temp SQLite file (and its `-wal`/`-shm` companions), removed on drop.
-struct TempSqlite(PathBuf);
-
-impl Drop for TempSqlite {
-    fn drop(&mut self) {
-        for suffix in ["", "-wal", "-shm"] {
-            let mut path = self.0.clone().into_os_string();
-            path.push(suffix);
-            let _ = std::fs::remove_file(path);
-        }
-    }
-}
-
-impl TempSqlite {
-    /// A fresh path in the temp directory and its `sqlite://` URL.
-    fn new() -> (Self, String) {
-        let name = format!("koogate-story-{}.db", uuid::Uuid::new_v4().simple());
-        let file = Self(std::env::temp_dir().join(name));
-        let url = format!("sqlite://{}", file.0.display());
-        (file, url)
-    }
-}
-
-async fn with_sqlite<F, Fut>(story: F)
-where
-    F: FnOnce(Arc<dyn Store>) -> Fut,
-    Fut: Future<Output = ()> + Send + 'static,
-{
-    let (file, url) = TempSqlite::new();
-    let store = SqliteStore::connect(&url).await.expect("open sqlite store");
-    assert_eq!(store.backend(), "sqlite");
-    run_story(Arc::new(store), story).await;
-    drop(file);
-}
-
-/// `admin_url` with its database name replaced by `database`.
-fn with_database(admin_url: &str, database: &str) -> String {
-    let (base, query) = match admin_url.split_once('?') {
-        Some((base, query)) => (base, format!("?{query}")),
-        None => (admin_url, String::new()),
-    };
-    let (scheme, rest) = base.split_once("://").expect("postgres URL has a scheme");
-    let authority = rest
-        .split_once('/')
-        .map_or(rest, |(authority, _)| authority);
-    format!("{scheme}://{authority}/{database}{query}")
-}
-
-async fn admin_execute(admin_url: &str, sql: String) -> Result<(), sqlx::Error> {
-    use sqlx::Connection;
-    let mut conn = sqlx::PgConnection::connect(admin_url).await?;
-    sqlx::query(sqlx::AssertSqlSafe(sql))
-        .execute(&mut conn)
-        .await?;
-    conn.close().await
-}
-
-async fn with_postgres<F, Fut>(story: F)
-where
-    F: FnOnce(Arc<dyn Store>) -> Fut,
-    Fut: Future<Output = ()> + Send + 'static,
-{
-    let Ok(admin_url) = std::env::var(PG_ENV) else {
-        // Written to the stderr handle rather than with `eprintln!`, which the test harness
-        // captures and hides for passing tests: a skip must be seen.
-        let _ = writeln!(
-            std::io::stderr(),
-            "SKIPPED: PostgreSQL story tests: {PG_ENV} is not set"
-        );
-        return;
-    };
-    let name = format!("koogate_t_{}", uuid::Uuid::new_v4().simple());
-    admin_execute(&admin_url, format!("CREATE DATABASE {name}"))
-        .await
-        .unwrap_or_else(|err| panic!("{PG_ENV} is set but PostgreSQL is unusable: {err}"));
-    let store = PostgresStore::connect(&with_database(&admin_url, &name)).await;
-    let outcome = match store {
-        Ok(store) => {
-            assert_eq!(store.backend(), "postgres");
-            tokio::spawn(story(Arc::new(store)))
-                .await
-                .map_err(|err| err.into_panic())
-        }
-        Err(err) => {
-            Err(Box::new(format!("open postgres store: {err}")) as Box<dyn std::any::Any + Send>)
-        }
-    };
-    // Best effort: FORCE ends the pool's connections still open.
-    if let Err(err) = admin_execute(
-        &admin_url,
-        format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-    )
-    .await
-    {
-        eprintln!("warning: could not drop test database {name}: {err}");
-    }
-    if let Err(panic) = outcome {
-        std::panic::resume_unwind(panic);
-    }
-}
-
-#[test]
-fn database_name_is_replaced_in_admin_url() {
-    assert_eq!(
-        with_database("postgres://postgres@127.0.0.1:5432/test", "x"),
-        "postgres://postgres@127.0.0.1:5432/x"
-    );
-    assert_eq!(
-        with_database("postgres://u:p@h/test?sslmode=disable", "x"),
-        "postgres://u:p@h/x?sslmode=disable"
-    );
-    assert_eq!(
-        with_database("postgresql://h:5432", "x"),
-        "postgresql://h:5432/x"
-    );
+    on_fresh_database(backend, test, move |url| async move {
+        let store: Arc<dyn Store> = match backend {
+            Backend::Sqlite => {
+                Arc::new(SqliteStore::connect(&url).await.expect("open sqlite store"))
+            }
+            Backend::Postgres => Arc::new(
+                PostgresStore::connect(&url)
+                    .await
+                    .expect("open postgres store"),
+            ),
+        };
+        let expected = match backend {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        };
+        assert_eq!(store.backend(), expected);
+        story(store).await;
+    })
+    .await;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1035,18 +931,22 @@ mod stories {
 macro_rules! stories {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
+            use koogate_testkit::Backend;
+
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
                 async fn $name() {
-                    super::with_sqlite(super::stories::$name).await;
+                    super::on_store(Backend::Sqlite, stringify!($name), super::stories::$name).await;
                 }
             )*
         }
         mod postgres {
+            use koogate_testkit::Backend;
+
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
                 async fn $name() {
-                    super::with_postgres(super::stories::$name).await;
+                    super::on_store(Backend::Postgres, stringify!($name), super::stories::$name).await;
                 }
             )*
         }
@@ -1095,9 +995,9 @@ stories!(
 #[tokio::test]
 async fn sqlite_database_file_is_in_wal_mode() {
     use sqlx::Connection;
-    let (_file, url) = TempSqlite::new();
-    let store = SqliteStore::connect(&url).await.unwrap();
-    let mut probe = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    let db = TestDb::create(Backend::Sqlite).await;
+    let store = SqliteStore::connect(db.url()).await.unwrap();
+    let mut probe = sqlx::SqliteConnection::connect(db.url()).await.unwrap();
     let (mode,): (String,) = sqlx::query_as("PRAGMA journal_mode")
         .fetch_one(&mut probe)
         .await

@@ -1,4 +1,4 @@
-//! Harness of the crash-consistency test (`tests/crash.rs`): a `koogate serve` child process
+//! Harness of the crash-consistency test (`tests/it/crash.rs`): a `koogate serve` child process
 //! ([`server`]), the vendor's webhook endpoint ([`receiver`]), KooGallery's clients
 //! ([`workload`]) and the checks ([`check`]). [`run`] puts them together:
 //!

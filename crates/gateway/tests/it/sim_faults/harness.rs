@@ -4,9 +4,6 @@
 //! simulator's virtual clock, and a watch in front of the gateway that snapshots the store around
 //! every request it refuses, so "a refused request changes nothing" is checked on every refusal.
 
-use std::future::Future;
-use std::io::Write;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use axum::body::Body;
@@ -16,108 +13,25 @@ use axum::response::Response;
 use chrono::{DateTime, TimeZone, Utc};
 use koogate_gateway::app::{App, Options};
 use koogate_gateway::clock::ManualClock;
-use koogate_gateway::config::{Config, Secret};
+use koogate_gateway::config::Config;
 use koogate_gateway::domain::Gateway;
 use koogate_gateway::outbox::Worker;
-use koogate_gateway::secret_box::SecretBox;
 use koogate_gateway::store::Store;
 use koogate_protocol::AccessKey;
 use koogate_sim::faults::Faults;
 use koogate_sim::handle::{Sim, SimConfig, SimHandle};
 use koogate_sim::openapi::OpenApiConfig;
 use koogate_sim::scenario::{Engine, EngineOptions, SigningTime, SimClock, Target};
+use koogate_testkit::gateway_config;
 use serde_json::Value;
 use tokio::net::TcpListener;
 
 pub const KEY: &str = "sim-faults-test-access-key-0001";
 pub const TOKEN: &str = "sim-faults-api-token";
-const PG_ENV: &str = "KOOGATE_TEST_DATABASE_URL";
 
 /// 2025-03-01T08:00:00Z.
 pub fn start_time() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2025, 3, 1, 8, 0, 0).unwrap()
-}
-
-#[derive(Debug, Clone, Copy)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
-
-/// Runs `story` with the URL of a fresh database on `backend`, and removes the database after,
-/// even when the story panics (it runs on its own task so the cleanup is reached).
-pub async fn on_backend<F, Fut>(backend: Backend, story: F)
-where
-    F: FnOnce(String) -> Fut,
-    Fut: Future<Output = ()> + Send + 'static,
-{
-    match backend {
-        Backend::Sqlite => {
-            let name = format!("koogate-sim-faults-{}.db", uuid::Uuid::new_v4().simple());
-            let path = std::env::temp_dir().join(name);
-            let _file = TempFile(path.clone());
-            finish(tokio::spawn(story(format!("sqlite://{}", path.display()))).await);
-        }
-        Backend::Postgres => {
-            let Ok(admin) = std::env::var(PG_ENV) else {
-                // Straight to stderr: the harness hides `eprintln!` of passing tests.
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "SKIPPED: PostgreSQL fault tests: {PG_ENV} is not set"
-                );
-                return;
-            };
-            let name = format!("koogate_f_{}", uuid::Uuid::new_v4().simple());
-            admin_execute(&admin, format!("CREATE DATABASE {name}"))
-                .await
-                .unwrap_or_else(|e| panic!("{PG_ENV} is set but PostgreSQL is unusable: {e}"));
-            let outcome = tokio::spawn(story(with_database(&admin, &name))).await;
-            let drop = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
-            if let Err(err) = admin_execute(&admin, drop).await {
-                eprintln!("warning: could not drop test database {name}: {err}");
-            }
-            finish(outcome);
-        }
-    }
-}
-
-fn finish(outcome: Result<(), tokio::task::JoinError>) {
-    if let Err(err) = outcome {
-        std::panic::resume_unwind(err.into_panic());
-    }
-}
-
-/// A temp SQLite file and its WAL companions, removed on drop.
-struct TempFile(PathBuf);
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        for suffix in ["", "-wal", "-shm"] {
-            let mut path = self.0.clone().into_os_string();
-            path.push(suffix);
-            let _ = std::fs::remove_file(path);
-        }
-    }
-}
-
-/// `admin_url` with its database name replaced by `database`.
-fn with_database(admin_url: &str, database: &str) -> String {
-    let (base, query) = match admin_url.split_once('?') {
-        Some((base, query)) => (base, format!("?{query}")),
-        None => (admin_url, String::new()),
-    };
-    let (scheme, rest) = base.split_once("://").unwrap();
-    let authority = rest.split_once('/').map_or(rest, |(a, _)| a);
-    format!("{scheme}://{authority}/{database}{query}")
-}
-
-async fn admin_execute(admin_url: &str, sql: String) -> Result<(), sqlx::Error> {
-    use sqlx::Connection;
-    let mut conn = sqlx::PgConnection::connect(admin_url).await?;
-    sqlx::query(sqlx::AssertSqlSafe(sql))
-        .execute(&mut conn)
-        .await?;
-    conn.close().await
 }
 
 /// What the watch saw of refused (`000001`) requests.
@@ -197,17 +111,8 @@ impl Rig {
         .await
         .unwrap();
         let mut config = Config {
-            data_dir: std::env::temp_dir(),
-            database_url: Some(Secret::new(database_url)),
-            access_key: Some(Secret::new(KEY)),
-            api_token: Some(Secret::new(TOKEN)),
-            master_key: Some(Secret::new(SecretBox::generate_key())),
-            hook_secret: Some(Secret::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")),
             hook_url: hook.then(|| "http://127.0.0.1:9/never-called".to_owned()),
-            openapi_url: Some(sim.openapi_url()),
-            ak: Some(sim.ak().to_owned()),
-            sk: Some(Secret::new(sim.sk().expose())),
-            ..Config::default()
+            ..gateway_config(&database_url, KEY, TOKEN, &sim)
         };
         configure(&mut config);
         let options = Options {

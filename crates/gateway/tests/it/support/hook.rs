@@ -21,8 +21,8 @@ use serde_json::Value;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-/// The Standard Webhooks documentation's example secret.
-pub const HOOK_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+/// The Standard Webhooks documentation's example secret, the one every test gateway signs with.
+pub use koogate_testkit::HOOK_SECRET;
 
 /// One request as the receiver saw it.
 #[derive(Debug, Clone)]

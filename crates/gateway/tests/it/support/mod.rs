@@ -23,7 +23,6 @@ use koogate_gateway::config::{Config, Secret};
 use koogate_gateway::domain::Gateway;
 use koogate_gateway::domain::metering::MeteringWorker;
 use koogate_gateway::outbox::Worker;
-use koogate_gateway::secret_box::SecretBox;
 use koogate_gateway::server;
 use koogate_gateway::store::{Instance, InstanceStatus, OutboxEvent, Store};
 use koogate_protocol::AccessKey;
@@ -34,8 +33,10 @@ use koogate_sim::orders::{OrderBook, OrderSpec, PlacedOrder};
 use serde_json::Value;
 use tokio::sync::oneshot;
 
-pub use db::{Backend, Snapshot};
-pub use hook::{HOOK_SECRET, Hook};
+pub use db::Snapshot;
+pub use hook::Hook;
+pub use koogate_testkit::Backend;
+use koogate_testkit::{TestDb, gateway_config};
 
 /// Where every test's clock starts: 2025-03-01T08:00:00Z.
 pub fn start_time() -> DateTime<Utc> {
@@ -203,7 +204,7 @@ pub struct TestApp {
     reader: db::Reader,
     shutdown: Option<oneshot::Sender<()>>,
     // Declared last: dropped after everything that still uses the database.
-    _db: db::TestDb,
+    _db: TestDb,
 }
 
 impl std::fmt::Debug for TestApp {
@@ -217,10 +218,7 @@ impl std::fmt::Debug for TestApp {
 impl TestApp {
     /// The SQLite database file, when the test runs on SQLite.
     pub fn sqlite_path(&self) -> Option<&std::path::Path> {
-        match &self._db {
-            db::TestDb::Sqlite(path) => Some(path),
-            db::TestDb::Postgres { .. } => None,
-        }
+        self._db.sqlite_path()
     }
 }
 
@@ -262,23 +260,16 @@ pub async fn spawn_app(options: TestOptions) -> TestApp {
         true => Some(Hook::start(clock.clone()).await),
         false => None,
     };
-    let (test_db, database_url) = db::TestDb::create(options.backend).await;
+    let test_db = TestDb::create(options.backend).await;
+    let database_url = test_db.url().to_owned();
     let api_token = format!("token-{}", uuid::Uuid::new_v4().simple());
 
     let mut config = Config {
-        database_url: Some(Secret::new(database_url.clone())),
-        access_key: Some(Secret::new(keys.basic.expose())),
         license_access_key: Some(Secret::new(keys.license.expose())),
         notify_access_key: Some(Secret::new(keys.notify.expose())),
-        api_token: Some(Secret::new(api_token.clone())),
-        master_key: Some(Secret::new(SecretBox::generate_key())),
-        hook_secret: Some(Secret::new(HOOK_SECRET)),
         hook_url: hook.as_ref().map(Hook::url),
-        openapi_url: Some(sim.base_url.clone()),
-        ak: Some(sim.ak.clone()),
-        sk: Some(Secret::new(sim.sk.expose())),
         frontend_url_template: "https://app.example.com/i/{instanceId}".to_owned(),
-        ..Config::default()
+        ..gateway_config(&database_url, keys.basic.expose(), &api_token, &sim)
     };
     for change in options.configure {
         change(&mut config);

@@ -5,11 +5,11 @@ use std::time::Duration;
 
 use koogate_gateway::app::{App, Options};
 use koogate_gateway::clock::SystemClock;
-use koogate_gateway::config::{Config, Secret};
-use koogate_gateway::secret_box::SecretBox;
+use koogate_gateway::config::Config;
 use koogate_protocol::AccessKey;
 use koogate_sim::conform::ConformConfig;
 use koogate_sim::openapi::{self, OpenApiConfig, OpenApiHandle};
+use koogate_testkit::{Backend, TestDb, gateway_config};
 
 use super::reference::KEY;
 
@@ -30,20 +30,7 @@ pub fn config(url: &str, budget: Duration) -> ConformConfig {
     config
 }
 
-/// A temp SQLite file, removed (with its WAL companions) on drop.
-pub struct TempDb(std::path::PathBuf);
-
-impl Drop for TempDb {
-    fn drop(&mut self) {
-        for suffix in ["", "-wal", "-shm"] {
-            let mut path = self.0.clone().into_os_string();
-            path.push(suffix);
-            let _ = std::fs::remove_file(path);
-        }
-    }
-}
-
-pub async fn koogate(sandbox: &OpenApiHandle) -> (String, TempDb) {
+pub async fn koogate(sandbox: &OpenApiHandle) -> (String, TestDb) {
     koogate_with(sandbox, |_| {}).await
 }
 
@@ -51,21 +38,9 @@ pub async fn koogate(sandbox: &OpenApiHandle) -> (String, TempDb) {
 pub async fn koogate_with(
     sandbox: &OpenApiHandle,
     configure: impl FnOnce(&mut Config),
-) -> (String, TempDb) {
-    let name = format!("koogate-conform-{}.db", uuid::Uuid::new_v4().simple());
-    let db = TempDb(std::env::temp_dir().join(name));
-    let mut config = Config {
-        data_dir: std::env::temp_dir(),
-        database_url: Some(Secret::new(format!("sqlite://{}", db.0.display()))),
-        access_key: Some(Secret::new(KEY)),
-        api_token: Some(Secret::new("conform-test-token")),
-        master_key: Some(Secret::new(SecretBox::generate_key())),
-        hook_secret: Some(Secret::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")),
-        openapi_url: Some(sandbox.base_url.clone()),
-        ak: Some(sandbox.ak.clone()),
-        sk: Some(Secret::new(sandbox.sk.expose())),
-        ..Config::default()
-    };
+) -> (String, TestDb) {
+    let db = TestDb::create(Backend::Sqlite).await;
+    let mut config = gateway_config(db.url(), KEY, "conform-test-token", sandbox);
     configure(&mut config);
     let options = Options {
         clock: Arc::new(SystemClock),

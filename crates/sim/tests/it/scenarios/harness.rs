@@ -6,7 +6,6 @@
 //! the way a vendor would.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -18,12 +17,12 @@ use chrono::{DateTime, TimeZone, Utc};
 use koogate_gateway::app::{App, Options};
 use koogate_gateway::clock::ManualClock;
 use koogate_gateway::config::{Config, Secret};
-use koogate_gateway::secret_box::SecretBox;
 use koogate_protocol::AccessKey;
 use koogate_protocol::signing::{apig, usage as body_sign};
 use koogate_sim::handle::{Sim, SimConfig, SimHandle};
 use koogate_sim::openapi::{OpenApiConfig, USAGE_DATA_PATH};
 use koogate_sim::scenario::{EngineOptions, SigningTime, SimClock, Target};
+use koogate_testkit::{Backend, TestDb, gateway_config};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -38,19 +37,6 @@ pub fn start_time() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2025, 3, 1, 8, 0, 0).unwrap()
 }
 
-/// A temp SQLite file, removed (with its WAL companions) on drop.
-pub struct TempDb(PathBuf);
-
-impl Drop for TempDb {
-    fn drop(&mut self) {
-        for suffix in ["", "-wal", "-shm"] {
-            let mut path = self.0.clone().into_os_string();
-            path.push(suffix);
-            let _ = std::fs::remove_file(path);
-        }
-    }
-}
-
 /// The simulator, and the gateway it plays against.
 pub struct Rig {
     pub sim: SimHandle,
@@ -60,7 +46,7 @@ pub struct Rig {
     app: Option<App>,
     /// Dropping it stops the gateway's outbox worker.
     _worker: oneshot::Sender<()>,
-    _db: TempDb,
+    _db: TestDb,
 }
 
 impl Rig {
@@ -104,21 +90,11 @@ impl Rig {
         })
         .await
         .unwrap();
-        let name = format!("koogate-scenarios-{}.db", uuid::Uuid::new_v4().simple());
-        let db = TempDb(std::env::temp_dir().join(name));
+        let db = TestDb::create(Backend::Sqlite).await;
         let config = Config {
-            data_dir: std::env::temp_dir(),
-            database_url: Some(Secret::new(format!("sqlite://{}", db.0.display()))),
-            access_key: Some(Secret::new(KEY)),
-            api_token: Some(Secret::new("scenario-test-token")),
-            master_key: Some(Secret::new(SecretBox::generate_key())),
-            hook_secret: Some(Secret::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")),
             // Signs the built-in licenses the gateway uploads after getLicenseAsync.
             license_signing_key: Some(Secret::new(LICENSE_SIGNING_SEED)),
-            openapi_url: Some(sim.openapi_url()),
-            ak: Some(sim.ak().to_owned()),
-            sk: Some(Secret::new(sim.sk().expose())),
-            ..Config::default()
+            ..gateway_config(db.url(), KEY, "scenario-test-token", &sim)
         };
         let options = Options {
             clock: Arc::new(gateway_clock),
