@@ -25,7 +25,7 @@ macro_rules! on_both_backends {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    on_fresh_database(Backend::Sqlite, stringify!($name), super::stories::$name).await;
+                    on_fresh_database(Backend::Sqlite, concat!(module_path!(), "::", stringify!($name)), super::stories::$name).await;
                 }
             )*
         }
@@ -35,7 +35,7 @@ macro_rules! on_both_backends {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    on_fresh_database(Backend::Postgres, stringify!($name), super::stories::$name).await;
+                    on_fresh_database(Backend::Postgres, concat!(module_path!(), "::", stringify!($name)), super::stories::$name).await;
                 }
             )*
         }

@@ -936,7 +936,7 @@ macro_rules! stories {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
                 async fn $name() {
-                    super::on_store(Backend::Sqlite, stringify!($name), super::stories::$name).await;
+                    super::on_store(Backend::Sqlite, concat!(module_path!(), "::", stringify!($name)), super::stories::$name).await;
                 }
             )*
         }
@@ -946,7 +946,7 @@ macro_rules! stories {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
                 async fn $name() {
-                    super::on_store(Backend::Postgres, stringify!($name), super::stories::$name).await;
+                    super::on_store(Backend::Postgres, concat!(module_path!(), "::", stringify!($name)), super::stories::$name).await;
                 }
             )*
         }
