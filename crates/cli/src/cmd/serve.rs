@@ -142,7 +142,7 @@ async fn start_sandbox(
 /// embedded sandbox holds `n` monthly periodic purchases `SANDBOX000000` … `SANDBOX{n-1}` (six
 /// digits, line `{orderId}-000001`), so that load and crash tests have more distinct purchases
 /// than the spec's debug orders. The ids are deterministic: a restarted server's sandbox knows
-/// the same orders (`crates/cli/tests/crash.rs` relies on it).
+/// the same orders (`crates/cli/tests/it/crash.rs` relies on it).
 const SANDBOX_ORDERS_VAR: &str = "KOOGATE_SANDBOX_ORDERS";
 const MAX_SANDBOX_ORDERS: usize = 1_000_000;
 
