@@ -53,6 +53,8 @@ pub struct Options {
 pub struct App {
     pub state: AppState,
     pub worker: Worker,
+    /// Outbox loops run side by side (`hook_concurrency`).
+    hook_concurrency: usize,
     pub metering: MeteringWorker,
     /// This replica's scheduler leases (one holder id per process).
     pub leases: Leases,
@@ -217,6 +219,7 @@ impl App {
         Ok(Self {
             state,
             worker,
+            hook_concurrency: config.hook_concurrency,
             metering,
             leases,
             metering_interval: Duration::from_secs(config.metering_interval_secs),
@@ -312,7 +315,20 @@ impl App {
         let stopped = |mut rx: watch::Receiver<bool>| async move {
             let _ = rx.wait_for(|stop| *stop).await;
         };
-        let worker = tokio::spawn(self.worker.clone().run(stopped(stop_rx.clone())));
+        // Several loops on one store: the claim keeps an instance's events in order (an event is
+        // not claimed while an earlier one of its instance is undelivered), so only different
+        // instances' deliveries overlap.
+        let workers: Vec<_> = (0..self.hook_concurrency.max(1))
+            .map(|n| {
+                let worker = self.worker.clone();
+                let worker = if n == 0 {
+                    worker
+                } else {
+                    worker.without_gauges()
+                };
+                tokio::spawn(worker.run(stopped(stop_rx.clone())))
+            })
+            .collect();
         let metering = tokio::spawn(
             self.metering
                 .clone()
@@ -383,7 +399,9 @@ impl App {
             let _ = ops.await;
         }
         let _ = stop_tx.send(true);
-        let _ = worker.await;
+        for worker in workers {
+            let _ = worker.await;
+        }
         let _ = pruner.await;
         let _ = metering.await;
         if let Some(reconcile) = reconcile {

@@ -224,6 +224,9 @@ pub struct Config {
     pub hook_url: Option<String>,
     /// Standard Webhooks signing secret (`KOOGATE_HOOK_SECRET`); generated when unset.
     pub hook_secret: Option<Secret>,
+    /// Hook deliveries in flight at once, each for another instance (`KOOGATE_HOOK_CONCURRENCY`).
+    #[serde(deserialize_with = "setting")]
+    pub hook_concurrency: usize,
     /// Ed25519 seed (64 hex characters) signing built-in licenses (`KOOGATE_LICENSE_SIGNING_KEY`); generated when unset.
     pub license_signing_key: Option<Secret>,
     /// Bearer token for the vendor REST API (`KOOGATE_API_TOKEN`); generated when unset.
@@ -299,6 +302,7 @@ impl Default for Config {
             encrypt_type: CredentialEncryption::default(),
             hook_url: None,
             hook_secret: None,
+            hook_concurrency: 8,
             license_signing_key: None,
             api_token: None,
             master_key: None,
@@ -456,6 +460,11 @@ impl Config {
         if self.header_timeout_secs == 0 || self.body_timeout_secs == 0 {
             return Err(ConfigError::Invalid(
                 "header_timeout_secs and body_timeout_secs must be at least 1".into(),
+            ));
+        }
+        if self.hook_concurrency == 0 {
+            return Err(ConfigError::Invalid(
+                "hook_concurrency must be at least 1".into(),
             ));
         }
         if self.connection_reserve >= self.max_connections {

@@ -211,6 +211,7 @@ const SAMPLES: &[Sample] = &[
     sample("header_timeout_secs", "30", "30"),
     sample("body_timeout_secs", "20", "20"),
     sample("max_connections", "2048", "2048"),
+    sample("hook_concurrency", "3", "3"),
     sample("connection_reserve", "64", "64"),
     sample("data_dir", r#""/var/lib/koogate""#, "/var/lib/koogate"),
     sample(
@@ -468,6 +469,7 @@ fn a_bad_value_names_its_setting_and_not_the_value() {
         ("header_timeout_secs", "ten-BAD"),
         ("body_timeout_secs", "-1"),
         ("max_connections", "1.5"),
+        ("hook_concurrency", "-1"),
         ("connection_reserve", "many-BAD"),
         ("encrypt_type", "3"),
         ("release_unknown", "ok-BAD"),

@@ -103,6 +103,8 @@ pub struct Worker {
     pub effects: Arc<dyn DeliveryEffects>,
     /// Wakes an idle [`Worker::run`]: call `notify_one()` after committing new events.
     pub notify: Arc<Notify>,
+    /// Whether [`Worker::run`] refreshes the outbox gauges (one loop of several is enough).
+    pub gauges: bool,
 }
 
 impl Worker {
@@ -116,7 +118,14 @@ impl Worker {
             lease: DEFAULT_LEASE,
             effects: Arc::new(NoEffects),
             notify: Arc::new(Notify::new()),
+            gauges: true,
         }
+    }
+
+    /// The same worker, leaving the gauges to another loop.
+    pub fn without_gauges(mut self) -> Self {
+        self.gauges = false;
+        self
     }
 
     pub fn with_schedule(mut self, schedule: RetrySchedule) -> Self {
@@ -144,7 +153,12 @@ impl Worker {
     /// retryable failure, a store error is logged and reported as [`Outcome::StoreFailed`].
     pub async fn run_once(&self) -> Outcome {
         let event = match self.store.claim_event(self.clock.now(), self.lease).await {
-            Ok(Some(event)) => event,
+            Ok(Some(event)) => {
+                // There may be more: let another loop (if any is idle) look while this one
+                // delivers.
+                self.notify.notify_one();
+                event
+            }
             Ok(None) => return Outcome::Empty,
             Err(err) => {
                 tracing::error!(error = %err, "could not claim an outbox event");
@@ -185,9 +199,9 @@ impl Worker {
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
         let mut shutdown = std::pin::pin!(shutdown);
         let mut stats_due = Instant::now();
-        tracing::info!("outbox worker started");
+        tracing::debug!("outbox worker started");
         loop {
-            if Instant::now() >= stats_due {
+            if self.gauges && Instant::now() >= stats_due {
                 self.refresh_gauges().await;
                 stats_due = Instant::now() + STATS_INTERVAL;
             }
@@ -200,6 +214,8 @@ impl Worker {
                 break;
             }
             if matches!(outcome, Outcome::Empty | Outcome::StoreFailed) {
+                // Idle: wait to be woken. While there is work, each loop that claims an event
+                // wakes one sibling (`run_once`), so a burst spreads over every loop.
                 tokio::select! {
                     () = &mut shutdown => break,
                     () = self.notify.notified() => {}
@@ -207,7 +223,7 @@ impl Worker {
                 }
             }
         }
-        tracing::info!("outbox worker stopped");
+        tracing::debug!("outbox worker stopped");
     }
 
     /// Sets `koogate_outbox_depth`, `koogate_outbox_oldest_age_seconds` and

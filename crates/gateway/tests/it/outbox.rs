@@ -858,3 +858,117 @@ async fn run_stops_on_shutdown_and_wakes_on_notify() {
     // The delivery in flight at shutdown was finished and recorded.
     assert!(h.event(&event_id("A", 1)).await.delivered_at.is_some());
 }
+
+/// A sink that holds every delivery of one instance until released, and records the order in
+/// which deliveries finished.
+#[derive(Debug)]
+struct GatedSink {
+    slow_instance: String,
+    release: Arc<tokio::sync::Semaphore>,
+    finished: Mutex<Vec<String>>,
+    /// Signals each finished delivery.
+    done: tokio::sync::Notify,
+}
+
+#[async_trait]
+impl Sink for GatedSink {
+    async fn deliver(&self, event: &OutboxEvent) -> Result<Vec<u8>, DeliveryFailure> {
+        if event.ordering_key == self.slow_instance {
+            let _permit = self.release.acquire().await.unwrap();
+        }
+        self.finished.lock().unwrap().push(event.event_id.clone());
+        self.done.notify_one();
+        Ok(Vec::new())
+    }
+}
+
+/// Several loops on one store, as `koogate serve` runs them (`hook_concurrency`): a hook that
+/// hangs on one instance's event does not hold up another instance's events, and the hung
+/// instance's later event still waits for its earlier one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_instance_does_not_hold_up_the_others() {
+    let h = Harness::new().await;
+    let sink = Arc::new(GatedSink {
+        slow_instance: "slow".into(),
+        release: Arc::new(tokio::sync::Semaphore::new(0)),
+        finished: Mutex::new(Vec::new()),
+        done: tokio::sync::Notify::new(),
+    });
+    let worker = h.worker_with(sink.clone());
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let loops: Vec<_> = (0..3)
+        .map(|n| {
+            let worker = if n == 0 {
+                worker.clone()
+            } else {
+                worker.clone().without_gauges()
+            };
+            let mut stopped = stopped.clone();
+            tokio::spawn(worker.run(async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            }))
+        })
+        .collect();
+    h.enqueue(&[
+        ("slow", 1),
+        ("slow", 2),
+        ("fast", 1),
+        ("fast", 2),
+        ("other", 1),
+    ])
+    .await;
+    worker.notify.notify_one();
+
+    let fast = [
+        event_id("fast", 1),
+        event_id("fast", 2),
+        event_id("other", 1),
+    ];
+    tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        while !fast
+            .iter()
+            .all(|id| sink.finished.lock().unwrap().contains(id))
+        {
+            sink.done.notified().await;
+        }
+    })
+    .await
+    .expect("the other instances' events were held up by the slow one");
+    assert!(
+        !sink
+            .finished
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|id| id.starts_with("evt-slow")),
+        "the slow instance's events cannot have finished yet"
+    );
+
+    sink.release.add_permits(2);
+    tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        while sink.finished.lock().unwrap().len() < 5 {
+            sink.done.notified().await;
+        }
+    })
+    .await
+    .expect("the slow instance's events were delivered once released");
+    stop.send(true).unwrap();
+    for running in loops {
+        running.await.unwrap();
+    }
+    let finished = sink.finished.lock().unwrap().clone();
+    let slow: Vec<_> = finished
+        .iter()
+        .filter(|id| id.starts_with("evt-slow"))
+        .collect();
+    assert_eq!(
+        slow,
+        [&event_id("slow", 1), &event_id("slow", 2)],
+        "{finished:?}"
+    );
+    let fast_order: Vec<_> = finished
+        .iter()
+        .filter(|id| id.starts_with("evt-fast"))
+        .collect();
+    assert_eq!(fast_order, [&event_id("fast", 1), &event_id("fast", 2)]);
+}
