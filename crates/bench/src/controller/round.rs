@@ -375,16 +375,23 @@ fn drain_rate(
     emptied: bool,
 ) -> (LoadResult, Drain) {
     let after_end = seen.delivered.saturating_sub(at_end.delivered);
-    let (events, from, measured_from) = if after_end > 0 {
-        (after_end, burst_end, "burst_end")
+    let (events, from, to, measured_from) = if after_end > 0 {
+        (after_end, burst_end, drain_end, "burst_end")
     } else {
+        // Everything arrived during the burst: from the first delivery to the last.
+        let to = if emptied {
+            seen.last.unwrap_or(drain_end)
+        } else {
+            drain_end
+        };
         (
             seen.delivered,
             seen.first.unwrap_or(burst_end),
+            to,
             "first_event",
         )
     };
-    let window_s = drain_end.saturating_duration_since(from).as_secs_f64();
+    let window_s = to.saturating_duration_since(from).as_secs_f64();
     let result = LoadResult {
         requests: events,
         ok: events,
@@ -416,4 +423,65 @@ fn drain_rate(
 
 fn duration_ms(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn burst() -> LoadResult {
+        LoadResult {
+            requests: 100,
+            ok: 100,
+            window_s: 1.0,
+            rps: 100.0,
+            ..LoadResult::default()
+        }
+    }
+
+    #[test]
+    fn the_drain_rate_counts_from_the_burst_end() {
+        let end = Instant::now();
+        let at_end = Seen {
+            delivered: 20,
+            receipts: 20,
+            first: Some(end - Duration::from_millis(500)),
+            last: Some(end),
+            ..Seen::default()
+        };
+        let seen = Seen {
+            delivered: 100,
+            receipts: 101,
+            last: Some(end + Duration::from_secs(2)),
+            ..at_end
+        };
+        let (result, drain) = drain_rate(
+            &burst(),
+            end,
+            at_end,
+            seen,
+            end + Duration::from_secs(2),
+            true,
+        );
+        assert_eq!((result.requests, result.ok, result.errors), (80, 80, 0));
+        assert!((result.rps - 40.0).abs() < 1e-9, "{}", result.rps);
+        assert_eq!(drain.measured_from, "burst_end");
+        assert_eq!((drain.purchases, drain.events), (100, 100));
+        assert_eq!(drain.backlog_at_burst_end, 80);
+    }
+
+    #[test]
+    fn an_outbox_that_kept_up_is_measured_from_the_first_event() {
+        let end = Instant::now();
+        let seen = Seen {
+            delivered: 100,
+            receipts: 100,
+            first: Some(end - Duration::from_secs(2)),
+            last: Some(end - Duration::from_secs(1)),
+            ..Seen::default()
+        };
+        let (result, drain) = drain_rate(&burst(), end, seen, seen, end, true);
+        assert_eq!(drain.measured_from, "first_event");
+        assert!((result.rps - 100.0).abs() < 1e-9, "{}", result.rps);
+    }
 }
