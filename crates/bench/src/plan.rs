@@ -26,12 +26,17 @@ pub struct LoadPlan {
 
 /// What the requests are. Every request is signed before the timed window with a fresh nonce,
 /// so the generator's own signing never limits the rate; `budget` is how many are prepared. A
-/// window that uses them all up ends early and says so ([`LoadResult::exhausted`]).
+/// window that uses them all up ends early and says so ([`LoadResult::exhausted`]). The
+/// ceilings are the exception: they never run out (see [`Workload::Ceiling`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Workload {
-    /// `queryInstance` bodies for a ceiling server, which ignores them.
-    Ceiling { budget: usize },
+    /// `queryInstance` bodies for a ceiling server. Neither ceiling looks at the body or the
+    /// signature (the HTTP ceiling answers a fixed body, the storage ceiling commits under a key
+    /// of its own), so `prepared` requests are sent again and again, in turn, for as long as
+    /// the window lasts: the source is unbounded, its memory is not, and reuse changes nothing
+    /// the ceiling does.
+    Ceiling { prepared: usize },
     /// `newInstance` for sandbox orders never bought before, from `first_order` on.
     Fresh { first_order: usize, budget: usize },
     /// `newInstance` again for orders `0..orders` (created first if needed): KooGallery's retry.
@@ -48,11 +53,37 @@ pub enum Workload {
         first_order: usize,
         lifecycles: usize,
     },
+    /// `newInstance` for `purchases` fresh orders from `first_order` on, every one sent, no
+    /// window: the burst of the outbox drain line. The target has a vendor hook, so each answer
+    /// is `000004` (the hook provisions) and each purchase enqueues its webhook events.
+    Burst {
+        first_order: usize,
+        purchases: usize,
+    },
+}
+
+impl Workload {
+    /// The result code every answer must carry to count as answered.
+    pub fn expected_code(&self) -> &'static str {
+        match self {
+            Self::Burst { .. } => "000004",
+            _ => "000000",
+        }
+    }
+
+    /// `true` when the prepared requests are sent again in turn instead of running out.
+    pub fn cycles(&self) -> bool {
+        matches!(self, Self::Ceiling { .. })
+    }
 }
 
 /// What a generator measured.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct LoadResult {
+    /// Requests measured: started in the measured window, answered or not (`ok + errors`).
+    /// On the outbox drain line: webhook events delivered in its measured interval.
+    #[serde(default)]
+    pub requests: u64,
     /// Requests started in the measured window and answered as expected (`000000`).
     pub ok: u64,
     /// Requests started in the measured window that failed: no answer, a status other than 200,
@@ -68,7 +99,8 @@ pub struct LoadResult {
     pub codes: BTreeMap<String, u64>,
     /// The first few failures, for diagnosis.
     pub error_samples: Vec<String>,
-    /// Every prepared request was sent before the window ended.
+    /// Every prepared request was sent before the window ended (never on a ceiling, whose
+    /// prepared requests are sent again in turn).
     pub exhausted: bool,
     /// Requests sent, unmeasured, to create the instances the workload needs.
     pub setup_requests: u64,

@@ -22,13 +22,22 @@ pub struct Settings {
     pub concurrency: usize,
     /// Time for the in-process crypto measurement.
     pub crypto: Duration,
-    /// Most requests prepared for one window (memory of the generator and of the sandbox).
+    /// Most requests prepared for one workload window (memory of the generator, and orders in
+    /// the bench's sandbox). The ceilings do not use it: they cycle through
+    /// [`CEILING_PREPARED`] requests and never run out.
     pub max_budget: usize,
     /// Longest wait for the outbox to catch up after a workload.
     pub drain: Duration,
+    /// Longest wait, after its burst, for the outbox drain line's outbox to empty; the line then
+    /// reports the rate so far and says the outbox was not empty.
+    pub drain_line_limit: Duration,
     /// Whole rounds (ceilings and workloads); each line keeps its best round.
     pub rounds: usize,
 }
+
+/// Requests a ceiling's generator prepares and then sends again in turn, for as long as its
+/// window lasts (the ceilings look at neither body nor signature).
+pub const CEILING_PREPARED: usize = 1_024;
 
 impl Profile {
     pub fn settings(self) -> Settings {
@@ -41,6 +50,7 @@ impl Profile {
                 crypto: ms(60),
                 max_budget: 2_000,
                 drain: ms(5_000),
+                drain_line_limit: ms(10_000),
                 rounds: 1,
             },
             Self::Quick => Settings {
@@ -50,6 +60,7 @@ impl Profile {
                 crypto: ms(600),
                 max_budget: 150_000,
                 drain: ms(3_000),
+                drain_line_limit: ms(15_000),
                 rounds: 1,
             },
             Self::Full => Settings {
@@ -59,6 +70,7 @@ impl Profile {
                 crypto: ms(1_500),
                 max_budget: 400_000,
                 drain: ms(30_000),
+                drain_line_limit: ms(40_000),
                 rounds: 3,
             },
         }
@@ -81,6 +93,19 @@ impl Settings {
         };
         wanted.max(floor).min(self.max_budget)
     }
+
+    /// Purchases in the outbox drain line's burst: the events the goal rate, half the storage
+    /// ceiling, delivers in one measured window (with a vendor hook a purchase enqueues one
+    /// webhook event, `instance.provision`); at least `floor`.
+    pub fn burst_for(&self, storage_rps: f64, floor: usize) -> usize {
+        let purchases = (storage_rps * 0.5 * self.measure.as_secs_f64()).ceil();
+        let purchases = if purchases.is_finite() && purchases > 0.0 {
+            purchases as usize
+        } else {
+            0
+        };
+        purchases.max(floor).min(self.max_budget)
+    }
 }
 
 #[cfg(test)]
@@ -94,6 +119,8 @@ mod tests {
         assert_eq!(s.budget_for(0.0, 300), 300);
         assert_eq!(s.budget_for(f64::NAN, 7), 7);
         assert_eq!(s.budget_for(1e9, 0), s.max_budget);
+        assert_eq!(s.burst_for(1000.0, 10), 1_500);
+        assert_eq!(s.burst_for(f64::NAN, 10), 10);
     }
 
     #[test]

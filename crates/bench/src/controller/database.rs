@@ -1,6 +1,6 @@
-//! The two databases of a run, both fresh: the gateway's and the storage ceiling's, on the same
-//! backend and the same disk. SQLite: two files in the run's temporary directory. PostgreSQL: two
-//! databases created on the server of `--database-url` and dropped at the end, so that a run
+//! The databases of a run, all fresh: the gateway's, the outbox drain line's gateway's and the
+//! storage ceiling's, on the same backend and the same disk. SQLite: files in the run's temporary
+//! directory. PostgreSQL: three databases created on the server of `--database-url` and dropped at the end, so that a run
 //! never finds the instances of an earlier one (the sandbox order ids are deterministic).
 
 use std::path::{Path, PathBuf};
@@ -16,12 +16,22 @@ pub enum Databases {
     Postgres {
         admin_url: String,
         gateway: String,
+        drain: String,
         ceiling: String,
     },
 }
 
+/// Which `koogate serve` a database is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gateway {
+    /// The one the five workloads run against.
+    Workloads,
+    /// The one with a vendor hook, for the outbox drain line.
+    Drain,
+}
+
 impl Databases {
-    /// SQLite in `dir` without a URL; otherwise two new databases next to the one named.
+    /// SQLite in `dir` without a URL; otherwise three new databases next to the one named.
     pub async fn create(database_url: Option<&str>, dir: &Path) -> anyhow::Result<Self> {
         let Some(admin_url) = database_url else {
             return Ok(Self::Sqlite {
@@ -35,26 +45,40 @@ impl Databases {
         let this = Self::Postgres {
             admin_url: admin_url.to_owned(),
             gateway: format!("koogate_bench_{run}_gw"),
+            drain: format!("koogate_bench_{run}_drain"),
             ceiling: format!("koogate_bench_{run}_ceil"),
         };
         if let Self::Postgres {
-            gateway, ceiling, ..
+            gateway,
+            drain,
+            ceiling,
+            ..
         } = &this
         {
-            for name in [gateway, ceiling] {
+            for name in [gateway, drain, ceiling] {
                 admin(admin_url, &format!("CREATE DATABASE {name}")).await?;
             }
         }
         Ok(this)
     }
 
-    /// `KOOGATE_DATABASE_URL` for the gateway; `None` keeps its default (SQLite in its data dir).
-    pub fn gateway_url(&self) -> anyhow::Result<Option<String>> {
+    /// `KOOGATE_DATABASE_URL` for a gateway; `None` keeps its default (SQLite in its data dir,
+    /// which differs between the two).
+    pub fn gateway_url(&self, which: Gateway) -> anyhow::Result<Option<String>> {
         match self {
             Self::Sqlite { .. } => Ok(None),
             Self::Postgres {
-                admin_url, gateway, ..
-            } => with_database(admin_url, gateway).map(Some),
+                admin_url,
+                gateway,
+                drain,
+                ..
+            } => {
+                let name = match which {
+                    Gateway::Workloads => gateway,
+                    Gateway::Drain => drain,
+                };
+                with_database(admin_url, name).map(Some)
+            }
         }
     }
 
@@ -79,10 +103,11 @@ impl Databases {
         if let Self::Postgres {
             admin_url,
             gateway,
+            drain,
             ceiling,
         } = self
         {
-            for name in [gateway, ceiling] {
+            for name in [gateway, drain, ceiling] {
                 admin(
                     admin_url,
                     &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),

@@ -3,8 +3,11 @@
 //! 1. the crypto cost, in-process;
 //! 2. the HTTP ceiling and the storage ceiling, each a `koogate bench ceiling` child process;
 //! 3. the five workloads against a `koogate serve` child (SQLite in a temporary directory, or
-//!    fresh PostgreSQL databases), with the built-in provisioner and the embedded sandbox
-//!    holding enough `SANDBOX*` orders for every purchase.
+//!    fresh PostgreSQL databases), with the built-in provisioner; its order queries go to an
+//!    open-API simulator served from this process, holding enough `SANDBOX*` orders for every
+//!    purchase (so they are not counted in koogate serve's memory);
+//! 4. the outbox drain line against a second `koogate serve` whose vendor hook is a webhook
+//!    receiver served from this process.
 //!
 //! Every measurement is a separate `koogate bench generate` process driving the target, so the
 //! load generator never shares a process (or an allocator, or a runtime) with what it measures.
@@ -15,6 +18,7 @@
 
 mod child;
 mod database;
+mod hook;
 mod load;
 mod memory;
 mod round;
@@ -79,9 +83,12 @@ pub async fn run(options: &Options, progress: &mut dyn FnMut(&str)) -> anyhow::R
         ceilings: report::best_of(rounds.iter().map(|r| r.ceilings.clone()).collect()),
         workloads: report::best_of(rounds.iter().map(|r| r.workloads.clone()).collect()),
         serve_start_rss_kib: rounds.iter().filter_map(|r| r.serve_start_rss_kib).max(),
+        serve_end_rss_kib: rounds.iter().filter_map(|r| r.serve_end_rss_kib).max(),
+        serve_peak_rss_kib: None,
         sandbox_orders: rounds.iter().map(|r| r.sandbox_orders).max().unwrap_or(0),
     };
     report.compute_ratios();
+    report.compute_peak();
     Ok(report)
 }
 

@@ -1,6 +1,7 @@
-//! The five workloads, their ceilings and their request budgets. Budgets come from the ceilings
-//! measured just before: a workload cannot beat its ceiling, so 1.5 × the ceiling's rate over the
-//! window is enough, and the sandbox only needs as many fresh orders as can be bought.
+//! The five workloads, the outbox drain line, their ceilings and their request budgets. Budgets
+//! come from the ceilings measured just before: a workload cannot beat its ceiling, so 1.5 × the
+//! ceiling's rate over the window is enough, and the sandbox only needs as many fresh orders as
+//! can be bought. The ceilings themselves never run out (see [`Workload::Ceiling`]).
 
 use crate::plan::Workload;
 use crate::profile::Settings;
@@ -26,7 +27,9 @@ pub fn ceilings() -> Vec<CeilingRun> {
             name,
             what,
             ceiling: None,
-            workload: Workload::Ceiling { budget: 0 },
+            workload: Workload::Ceiling {
+                prepared: crate::profile::CEILING_PREPARED,
+            },
         },
     };
     vec![
@@ -61,6 +64,26 @@ pub struct Spec {
     pub workload: Workload,
 }
 
+/// The outbox drain line: a burst of purchases on a `koogate serve` with a vendor hook, then
+/// events delivered per second until its outbox is empty.
+pub fn drain(settings: &Settings, storage_rps: f64, first_order: usize) -> Spec {
+    Spec {
+        key: DRAIN,
+        name: "outbox drain",
+        what: "after a burst of fresh purchases on a koogate serve whose vendor hook is the \
+               bench's local receiver: distinct webhook events delivered (signed, over HTTP) per \
+               second from the burst's end until the outbox is empty",
+        ceiling: Some(CeilingKind::Storage),
+        workload: Workload::Burst {
+            first_order,
+            purchases: settings.burst_for(storage_rps, 50),
+        },
+    }
+}
+
+/// Key of the outbox drain line.
+pub const DRAIN: &str = "outbox_drain";
+
 /// The workloads in the order they run, and how many sandbox orders they need.
 pub fn specs(settings: &Settings, http_rps: f64, storage_rps: f64) -> (Vec<Spec>, usize) {
     let fresh = settings.budget_for(storage_rps, 2 * POOL);
@@ -70,8 +93,8 @@ pub fn specs(settings: &Settings, http_rps: f64, storage_rps: f64) -> (Vec<Spec>
         Spec {
             key: "new_instance_fresh",
             name: "newInstance fresh",
-            what: "newInstance of an order never bought: order query to the embedded sandbox, \
-                   built-in provisioner, one durable commit (instance, order, answer, 2 events)",
+            what: "newInstance of an order never bought: order query over HTTP to the bench's \
+                   open-API simulator (as to KooGallery), built-in provisioner, one durable commit (instance, order, answer, 2 events)",
             ceiling: Some(CeilingKind::Storage),
             workload: Workload::Fresh {
                 first_order: 0,

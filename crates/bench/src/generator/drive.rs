@@ -1,6 +1,7 @@
 //! The timed loop: `concurrency` tasks, each with its own keep-alive connection from the pool,
 //! take the next prepared job and send its requests one after another. A request counts when it
-//! *started* inside the measured window; nothing new starts after the window ends.
+//! *started* inside the measured window; nothing new starts after the window ends. A cycling
+//! source ([`Source::cycle`]) takes its jobs in turn again and again and never runs out.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -13,8 +14,6 @@ use super::prepare::{Job, Prepared};
 use crate::plan::LoadResult;
 use crate::stats::Latency;
 
-/// Every answer the workloads expect: success, including replays and idempotent repeats.
-const EXPECTED_CODE: &str = "000000";
 const MAX_SAMPLES: usize = 5;
 
 /// When the window opens and closes.
@@ -22,6 +21,35 @@ const MAX_SAMPLES: usize = 5;
 pub struct Window {
     pub measure_from: Instant,
     pub end: Instant,
+}
+
+/// The prepared jobs and how to take them.
+#[derive(Debug)]
+pub struct Source {
+    pub jobs: Vec<Job>,
+    /// Take the jobs in turn forever rather than once each.
+    pub cycle: bool,
+    /// The result code that counts as answered (`000000`, or `000004` for a burst).
+    pub expected: &'static str,
+}
+
+impl Source {
+    /// Every job once, success expected.
+    pub fn once(jobs: Vec<Job>) -> Self {
+        Self {
+            jobs,
+            cycle: false,
+            expected: "000000",
+        }
+    }
+
+    fn job(&self, index: usize) -> Option<&Job> {
+        if self.cycle && !self.jobs.is_empty() {
+            self.jobs.get(index % self.jobs.len())
+        } else {
+            self.jobs.get(index)
+        }
+    }
 }
 
 impl Window {
@@ -55,14 +83,14 @@ struct Tally {
 }
 
 impl Tally {
-    fn record(&mut self, started: Instant, outcome: Result<String, String>) {
+    fn record(&mut self, started: Instant, outcome: Result<String, String>, expected: &str) {
         let done = Instant::now();
         let micros = done.duration_since(started).as_micros();
         self.latencies_us
             .push(u32::try_from(micros).unwrap_or(u32::MAX));
         self.last_done = Some(done);
         let label = match outcome {
-            Ok(code) if code == EXPECTED_CODE => {
+            Ok(code) if code == expected => {
                 self.ok += 1;
                 code
             }
@@ -91,14 +119,14 @@ impl Tally {
     }
 }
 
-/// Sends `jobs` with `concurrency` tasks until they run out or the window closes.
+/// Sends the jobs of `source` with `concurrency` tasks until they run out or the window closes.
 pub async fn drive(
     client: &reqwest::Client,
-    jobs: Vec<Job>,
+    source: Source,
     concurrency: usize,
     window: Window,
 ) -> LoadResult {
-    let jobs = Arc::new(jobs);
+    let jobs = Arc::new(source);
     let next = Arc::new(AtomicUsize::new(0));
     let exhausted = Arc::new(AtomicBool::new(false));
     let mut tasks = tokio::task::JoinSet::new();
@@ -125,7 +153,7 @@ pub async fn drive(
 
 async fn worker(
     client: &reqwest::Client,
-    jobs: &[Job],
+    jobs: &Source,
     next: &AtomicUsize,
     exhausted: &AtomicBool,
     window: Window,
@@ -136,7 +164,7 @@ async fn worker(
         if Instant::now() >= window.end {
             return tally;
         }
-        let Some(job) = jobs.get(next.fetch_add(1, Ordering::Relaxed)) else {
+        let Some(job) = jobs.job(next.fetch_add(1, Ordering::Relaxed)) else {
             exhausted.store(true, Ordering::Relaxed);
             return tally;
         };
@@ -147,7 +175,7 @@ async fn worker(
             }
             let outcome = send(client, request).await;
             if started >= window.measure_from {
-                tally.record(started, outcome);
+                tally.record(started, outcome, jobs.expected);
             }
         }
     }
@@ -216,6 +244,7 @@ fn summarise(total: Tally, window: Window, exhausted: bool) -> LoadResult {
         .saturating_duration_since(window.measure_from)
         .as_secs_f64();
     LoadResult {
+        requests: total.ok + total.errors,
         ok: total.ok,
         errors: total.errors,
         window_s,
@@ -234,7 +263,27 @@ fn summarise(total: Tally, window: Window, exhausted: bool) -> LoadResult {
 
 #[cfg(test)]
 mod tests {
-    use super::result_code;
+    use super::*;
+
+    fn job(n: u8) -> Job {
+        vec![Prepared {
+            url: format!("http://x/{n}"),
+            body: axum::body::Bytes::new(),
+        }]
+    }
+
+    #[test]
+    fn a_cycling_source_never_runs_out() {
+        let source = Source {
+            jobs: vec![job(0), job(1)],
+            cycle: true,
+            expected: "000000",
+        };
+        assert_eq!(source.job(5).unwrap()[0].url, "http://x/1");
+        assert_eq!(source.job(1_000_000).unwrap()[0].url, "http://x/0");
+        let once = Source::once(vec![job(0), job(1)]);
+        assert!(once.job(1).is_some() && once.job(2).is_none());
+    }
 
     #[test]
     fn finds_the_result_code_anywhere_in_the_answer() {

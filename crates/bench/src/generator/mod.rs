@@ -17,8 +17,8 @@ pub use drive::result_code;
 pub use lifecycle::DUPLICATE_EVERY;
 pub use prepare::{instance, order};
 
-use crate::plan::{LoadPlan, LoadResult};
-use drive::Window;
+use crate::plan::{LoadPlan, LoadResult, Workload};
+use drive::{Source, Window};
 
 /// `koogate bench generate`: plan on stdin, result on stdout.
 pub fn run_stdio() -> anyhow::Result<()> {
@@ -41,7 +41,13 @@ pub async fn run(plan: &LoadPlan) -> anyhow::Result<LoadResult> {
     let setup = prepare::setup(&signer, &plan.workload);
     let setup_requests = setup.len() as u64;
     if !setup.is_empty() {
-        let done = drive::drive(&client, setup, plan.concurrency, Window::unbounded()).await;
+        let done = drive::drive(
+            &client,
+            Source::once(setup),
+            plan.concurrency,
+            Window::unbounded(),
+        )
+        .await;
         if done.errors > 0 {
             anyhow::bail!(
                 "setting up the workload failed ({} of {} requests): {:?}",
@@ -53,12 +59,21 @@ pub async fn run(plan: &LoadPlan) -> anyhow::Result<LoadResult> {
     }
     // Signed after the setup, so the timestamps are fresh when the window opens.
     let signer = prepare::Signer::new(&plan.url, &plan.key, clock.now_ms());
-    let jobs = prepare::jobs(&signer, &plan.workload);
-    let window = Window::after(
-        Duration::from_millis(plan.warmup_ms),
-        Duration::from_millis(plan.measure_ms),
-    );
-    let mut result = drive::drive(&client, jobs, plan.concurrency, window).await;
+    let source = Source {
+        jobs: prepare::jobs(&signer, &plan.workload),
+        cycle: plan.workload.cycles(),
+        expected: plan.workload.expected_code(),
+    };
+    // A burst sends every request, each one counted, however long that takes.
+    let window = if matches!(plan.workload, Workload::Burst { .. }) {
+        Window::unbounded()
+    } else {
+        Window::after(
+            Duration::from_millis(plan.warmup_ms),
+            Duration::from_millis(plan.measure_ms),
+        )
+    };
+    let mut result = drive::drive(&client, source, plan.concurrency, window).await;
     result.setup_requests = setup_requests;
     Ok(result)
 }

@@ -20,8 +20,8 @@ pub struct Prepared {
 /// Requests that must be sent in order by one connection (a lifecycle); most jobs are one request.
 pub type Job = Vec<Prepared>;
 
-/// The order a workload buys: `SANDBOX{n:06}`, which `KOOGATE_SANDBOX_ORDERS` places in the
-/// embedded sandbox, with its only line.
+/// The order a workload buys: `SANDBOX{n:06}`, with its only line: what the controller places
+/// in its open-API simulator (and `KOOGATE_SANDBOX_ORDERS` in koogate serve's embedded sandbox).
 pub fn order(n: usize) -> (String, String) {
     let id = format!("SANDBOX{n:06}");
     let line = format!("{id}-000001");
@@ -92,14 +92,19 @@ pub fn setup(signer: &Signer, workload: &Workload) -> Vec<Job> {
 /// Every timed request of a workload.
 pub fn jobs(signer: &Signer, workload: &Workload) -> Vec<Job> {
     match *workload {
-        Workload::Ceiling { budget } => {
+        // Sent again in turn by the driver: the ceilings ignore bodies and signatures.
+        Workload::Ceiling { prepared } => {
             let body = bytes(&Body::query_instance(&instance(0)));
-            (0..budget).map(|_| signer.single(&body)).collect()
+            (0..prepared.max(1)).map(|_| signer.single(&body)).collect()
         }
         Workload::Fresh {
             first_order,
-            budget,
-        } => (first_order..first_order + budget)
+            budget: count,
+        }
+        | Workload::Burst {
+            first_order,
+            purchases: count,
+        } => (first_order..first_order + count)
             .map(|n| signer.single(&new_instance(n, &instance(n))))
             .collect(),
         // KooGallery's retries carry a new businessId; the stored answer must come back anyway.

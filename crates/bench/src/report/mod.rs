@@ -57,9 +57,41 @@ pub struct Row {
     pub round_rps: Vec<f64>,
     /// Seconds the webhook outbox needed after the window to deliver what the workload enqueued;
     /// `None` on a workload when it was still busy at the profile's limit (the next line then
-    /// shares the machine with those deliveries).
+    /// shares the machine with those deliveries). On the outbox drain line: from the burst's
+    /// end to the last delivery.
     pub outbox_drain_s: Option<f64>,
+    /// The outbox drain line's details (`None` on every other line).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drain: Option<Drain>,
 }
+
+/// How the outbox drain line was measured. Its row's `requests`/`ok` are the distinct events
+/// delivered in the measured interval, `window_s` that interval, `rps` events per second, and
+/// `setup_requests` the burst's purchases.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Drain {
+    /// Purchases of the burst answered `000004` (the hook provisions).
+    pub purchases: u64,
+    /// How long the burst took, and its rate.
+    pub burst_s: f64,
+    pub burst_rps: f64,
+    /// Distinct events the receiver got in all, during the burst included.
+    pub events: u64,
+    /// Events delivered after the burst's end: what was still in the outbox then.
+    pub backlog_at_burst_end: u64,
+    /// `burst_end`; or `first_event` when the outbox kept up with the burst (nothing left at its
+    /// end), the rate then being from the first delivery to the last.
+    pub measured_from: String,
+    /// `false`: the outbox was not empty at the profile's limit; the rate is that of the part
+    /// delivered by then.
+    pub emptied: bool,
+    /// Deliveries without a `webhook-id` or signature (there should be none).
+    pub unsigned: u64,
+}
+
+/// The memory goals of issue 12: koogate serve's resident set idle and at peak, in MiB.
+pub const IDLE_GOAL_MIB: f64 = 30.0;
+pub const PEAK_GOAL_MIB: f64 = 100.0;
 
 /// A whole run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -78,11 +110,18 @@ pub struct Report {
     pub crypto: CryptoCost,
     pub ceilings: Vec<Row>,
     pub workloads: Vec<Row>,
-    /// `koogate serve`'s resident memory once listening, before any load, in KiB: the baseline
-    /// under the workloads' peaks (it includes the sandbox's order book).
+    /// `koogate serve`'s resident memory once listening, before any load, in KiB: idle (goal
+    /// [`IDLE_GOAL_MIB`]). The sandbox orders are not in it: the bench's own process serves them.
     pub serve_start_rss_kib: Option<u64>,
-    /// `SANDBOX*` orders the embedded sandbox held (largest round): they are most of the
-    /// server's memory at start, and a real deployment has none.
+    /// `koogate serve`'s resident memory after the last workload, in KiB (idle again).
+    #[serde(default)]
+    pub serve_end_rss_kib: Option<u64>,
+    /// The highest `peak_rss_kib` of all workload lines, in KiB (goal [`PEAK_GOAL_MIB`]).
+    #[serde(default)]
+    pub serve_peak_rss_kib: Option<u64>,
+    /// `SANDBOX*` orders placed (largest round), in the open-API simulator the bench serves from
+    /// its own process, which koogate serve queries as it would KooGallery: not koogate serve's
+    /// memory.
     #[serde(default)]
     pub sandbox_orders: usize,
 }
@@ -127,6 +166,11 @@ pub fn best_crypto(rounds: impl Iterator<Item = CryptoCost>) -> CryptoCost {
 }
 
 impl Report {
+    /// Fills [`Self::serve_peak_rss_kib`] from the workload lines.
+    pub fn compute_peak(&mut self) {
+        self.serve_peak_rss_kib = self.workloads.iter().filter_map(|r| r.peak_rss_kib).max();
+    }
+
     fn ceiling_rps(&self, kind: CeilingKind) -> Option<f64> {
         let key = match kind {
             CeilingKind::Http => "http_ceiling",
@@ -193,6 +237,7 @@ pub(crate) mod tests {
             what: String::new(),
             concurrency: 16,
             result: LoadResult {
+                requests: (rps * 3.0) as u64,
                 ok: (rps * 3.0) as u64,
                 rps,
                 window_s: 3.0,
@@ -207,6 +252,7 @@ pub(crate) mod tests {
             crypto_share: None,
             round_rps: vec![rps],
             outbox_drain_s: Some(0.0),
+            drain: None,
         }
     }
 
@@ -233,9 +279,24 @@ pub(crate) mod tests {
                 row("query_instance_1", 1_000.0, Some(CeilingKind::Http)),
             ],
             serve_start_rss_kib: Some(10_240),
+            serve_end_rss_kib: Some(15_360),
+            serve_peak_rss_kib: None,
             sandbox_orders: 1_000,
         };
+        let mut drain = row("outbox_drain", 1_500.0, Some(CeilingKind::Storage));
+        drain.drain = Some(Drain {
+            purchases: 1_000,
+            burst_s: 2.0,
+            burst_rps: 500.0,
+            events: 2_000,
+            backlog_at_burst_end: 1_200,
+            measured_from: "burst_end".into(),
+            emptied: true,
+            unsigned: 0,
+        });
+        report.workloads.push(drain);
         report.compute_ratios();
+        report.compute_peak();
         report
     }
 
@@ -247,6 +308,8 @@ pub(crate) mod tests {
         assert_eq!(fresh.ratio_http, Some(0.05));
         assert_eq!(fresh.crypto_share, Some(0.005));
         assert_eq!(report.workloads[1].ratio, Some(0.1));
+        assert_eq!(report.workloads[2].ratio, Some(0.75));
+        assert_eq!(report.serve_peak_rss_kib, Some(20_480));
         assert_eq!(report.ceilings[1].ratio, None);
         assert_eq!(report.ceilings[1].ratio_http, Some(0.2));
     }

@@ -29,7 +29,7 @@ pub struct BenchArgs {
     /// Also write every figure as JSON to this file, and a PNG chart next to it.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
-    /// Benchmark on PostgreSQL: two fresh databases are created on this server and dropped
+    /// Benchmark on PostgreSQL: three fresh databases are created on this server and dropped
     /// afterwards (default: SQLite in a temporary directory).
     #[arg(long, value_name = "URL")]
     database_url: Option<String>,

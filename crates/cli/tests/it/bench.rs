@@ -14,12 +14,13 @@ use std::process::Command;
 use koogate_testkit::Backend;
 use serde_json::Value;
 
-const WORKLOADS: [&str; 5] = [
+const WORKLOADS: [&str; 6] = [
     "new_instance_fresh",
     "new_instance_replay",
     "query_instance_1",
     "query_instance_100",
     "mixed_lifecycle",
+    "outbox_drain",
 ];
 
 fn scratch() -> PathBuf {
@@ -49,9 +50,19 @@ fn smoke(dir: &Path, extra: &[&str]) -> Value {
         "storage ceiling",
         "newInstance fresh",
         "mixed lifecycle",
+        "outbox drain",
     ] {
         assert!(stdout.contains(name), "the table lacks {name}:\n{stdout}");
     }
+    assert!(stdout.contains("measured"), "no request counts:\n{stdout}");
+    assert!(
+        stdout.contains("(goal ≤ 30 MiB") && stdout.contains("(goal ≤ 100 MiB"),
+        "no memory goals:\n{stdout}"
+    );
+    assert!(
+        !stdout.contains("ran out of prepared requests"),
+        "a line ran out of requests:\n{stdout}"
+    );
     let png = std::fs::read(json.with_extension("png")).unwrap();
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "the chart is not a PNG");
     serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap()
@@ -76,6 +87,8 @@ fn check_report(report: &Value, backend: &str) {
     assert_eq!(keys, ["http_ceiling", "storage_ceiling"]);
     for row in ceilings {
         assert!(positive(row, "rps") && row["errors"] == 0, "{row}");
+        // Unbounded: a ceiling cycles through its prepared requests.
+        assert_eq!(row["exhausted"], false, "{row}");
     }
     let workloads = report["workloads"].as_array().unwrap();
     let keys: Vec<&str> = workloads
@@ -98,13 +111,38 @@ fn check_report(report: &Value, backend: &str) {
             row["ceiling"] == "http" || row["ceiling"] == "storage",
             "{row}"
         );
-        assert!(
-            row["latency"]["samples"].as_u64().is_some_and(|n| n > 0),
-            "{row}"
-        );
+        // Every line states how many requests (events, on the drain line) it measured.
+        assert!(row["requests"].as_u64().is_some_and(|n| n > 0), "{row}");
+        if row["key"] == "outbox_drain" {
+            assert_eq!(row["ceiling"], "storage", "{row}");
+            let drain = &row["drain"];
+            assert!(drain["purchases"].as_u64().is_some_and(|n| n > 0), "{row}");
+            // Every purchase enqueued events, and the receiver got them all, signed.
+            assert!(
+                drain["events"].as_u64() >= drain["purchases"].as_u64(),
+                "{row}"
+            );
+            assert_eq!(drain["emptied"], true, "{row}");
+            assert_eq!(drain["unsigned"], 0, "{row}");
+        } else {
+            assert_eq!(
+                row["requests"].as_u64(),
+                row["latency"]["samples"].as_u64(),
+                "{row}"
+            );
+        }
         assert!(row["concurrency"].as_u64().is_some_and(|n| n > 0), "{row}");
         if cfg!(target_os = "linux") {
             assert!(row["peak_rss_kib"].as_u64().is_some_and(|k| k > 0), "{row}");
+        }
+    }
+    if cfg!(target_os = "linux") {
+        for field in [
+            "serve_start_rss_kib",
+            "serve_end_rss_kib",
+            "serve_peak_rss_kib",
+        ] {
+            assert!(report[field].as_u64().is_some_and(|k| k > 0), "{field}");
         }
     }
 }
