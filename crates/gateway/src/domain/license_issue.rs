@@ -35,8 +35,8 @@ use ring::signature::{ED25519, Ed25519KeyPair, KeyPair, UnparsedPublicKey};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::{Gateway, provision};
 use super::events::{self, kind};
+use super::{Gateway, provision};
 use crate::openapi::UploadLicense;
 use crate::outbox::{DeliveryFailure, MAX_RESPONSE_BYTES};
 use crate::store::{Commit, OutboxEvent};

@@ -38,7 +38,8 @@ pub const SOFTWARE_USAGE_PATH: &str =
     "/api/mkp-openapi-public/global/v2/license/software-usage-info";
 
 /// Delays before the second and third attempt of a license call, by default.
-pub const DEFAULT_RETRY_DELAYS: [Duration; 2] = [Duration::from_millis(500), Duration::from_secs(2)];
+pub const DEFAULT_RETRY_DELAYS: [Duration; 2] =
+    [Duration::from_millis(500), Duration::from_secs(2)];
 
 /// What KooGallery said about a code in a successful activate or query.
 #[derive(Debug, Clone, PartialEq)]
@@ -98,7 +99,9 @@ impl LicenseOutcome {
             LicenseApiCode::NotReceivedByBuyer => Self::NotReceived,
             LicenseApiCode::LicenseCodeNotFound => Self::UnknownCode,
             LicenseApiCode::NotActivated => Self::NotActivated,
-            LicenseApiCode::InvalidCodeInBatch => Self::InvalidCodes { failed: Value::Null },
+            LicenseApiCode::InvalidCodeInBatch => Self::InvalidCodes {
+                failed: Value::Null,
+            },
             LicenseApiCode::InvalidParam
             | LicenseApiCode::RequestParamInvalid
             | LicenseApiCode::MethodNotSupported
@@ -227,7 +230,11 @@ fn read_answer(api: Api, answer: &Answer) -> Result<LicenseOutcome, OpenApiError
     let body: Value = serde_json::from_str(&answer.body).unwrap_or(Value::Null);
     let code = body
         .get("error_code")
-        .and_then(|c| c.as_str().map(str::to_owned).or_else(|| c.as_u64().map(|n| n.to_string())))
+        .and_then(|c| {
+            c.as_str()
+                .map(str::to_owned)
+                .or_else(|| c.as_u64().map(|n| n.to_string()))
+        })
         .map(|c| OpenApiCode::parse(&c));
     let message = body["error_msg"].as_str().unwrap_or_default();
     let Some(code) = code else {
@@ -255,9 +262,12 @@ fn read_answer(api: Api, answer: &Answer) -> Result<LicenseOutcome, OpenApiError
         Api::Usage => return Ok(LicenseOutcome::Accepted),
         Api::Activate => {
             let response: ActivateResponse = serde_json::from_str(&answer.body).map_err(decode)?;
-            let info = response.license_code_info().map_err(decode)?.ok_or_else(|| {
-                OpenApiError::Decode("activate answer has no license_code_info".into())
-            })?;
+            let info = response
+                .license_code_info()
+                .map_err(decode)?
+                .ok_or_else(|| {
+                    OpenApiError::Decode("activate answer has no license_code_info".into())
+                })?;
             LicenseState {
                 status: info.status,
                 expire_time: info.expire_time,
@@ -300,17 +310,33 @@ mod tests {
     #[test]
     fn every_documented_code_has_its_outcome() {
         let cases: [(&str, u16, fn(&LicenseOutcome) -> bool); 11] = [
-            ("92020001", 200, |o| matches!(o, LicenseOutcome::Failed { .. })),
-            ("92020002", 200, |o| matches!(o, LicenseOutcome::InvalidRequest { .. })),
-            ("92020003", 200, |o| matches!(o, LicenseOutcome::IllegalState { .. })),
+            ("92020001", 200, |o| {
+                matches!(o, LicenseOutcome::Failed { .. })
+            }),
+            ("92020002", 200, |o| {
+                matches!(o, LicenseOutcome::InvalidRequest { .. })
+            }),
+            ("92020003", 200, |o| {
+                matches!(o, LicenseOutcome::IllegalState { .. })
+            }),
             ("92020004", 200, |o| *o == LicenseOutcome::NotReceived),
             ("92020005", 200, |o| *o == LicenseOutcome::UnknownCode),
             ("92020011", 200, |o| *o == LicenseOutcome::NotActivated),
-            ("92020020", 200, |o| matches!(o, LicenseOutcome::InvalidCodes { .. })),
-            ("95000001", 400, |o| matches!(o, LicenseOutcome::InvalidRequest { .. })),
-            ("95000002", 405, |o| matches!(o, LicenseOutcome::InvalidRequest { .. })),
-            ("95000003", 415, |o| matches!(o, LicenseOutcome::InvalidRequest { .. })),
-            ("95000004", 400, |o| matches!(o, LicenseOutcome::InvalidRequest { .. })),
+            ("92020020", 200, |o| {
+                matches!(o, LicenseOutcome::InvalidCodes { .. })
+            }),
+            ("95000001", 400, |o| {
+                matches!(o, LicenseOutcome::InvalidRequest { .. })
+            }),
+            ("95000002", 405, |o| {
+                matches!(o, LicenseOutcome::InvalidRequest { .. })
+            }),
+            ("95000003", 415, |o| {
+                matches!(o, LicenseOutcome::InvalidRequest { .. })
+            }),
+            ("95000004", 400, |o| {
+                matches!(o, LicenseOutcome::InvalidRequest { .. })
+            }),
         ];
         for (code, status, expected) in cases {
             let body = format!(r#"{{"error_code":"{code}","error_msg":"m"}}"#);
@@ -321,7 +347,9 @@ mod tests {
         }
         // An unknown code of the family is a failure, not a parse error; numbers are read too.
         let unknown = read_answer(Api::Query, &answer(200, r#"{"error_code":92029999}"#));
-        assert!(matches!(unknown, Ok(LicenseOutcome::Failed { code, .. }) if code.code() == "92029999"));
+        assert!(
+            matches!(unknown, Ok(LicenseOutcome::Failed { code, .. }) if code.code() == "92029999")
+        );
     }
 
     #[test]
@@ -338,22 +366,43 @@ mod tests {
                 r#"{{"error_code":"92020000","error_msg":"Success","data":{{"license_code":"PL1","status":"{status}","activate_time":"20250301080000"}}}}"#
             );
             let outcome = read_answer(Api::Query, &answer(200, &body)).unwrap();
-            assert_eq!(matches!(outcome, LicenseOutcome::Released(_)), released, "{outcome:?}");
-            assert_eq!(matches!(outcome, LicenseOutcome::Expired(_)), !released, "{outcome:?}");
+            assert_eq!(
+                matches!(outcome, LicenseOutcome::Released(_)),
+                released,
+                "{outcome:?}"
+            );
+            assert_eq!(
+                matches!(outcome, LicenseOutcome::Expired(_)),
+                !released,
+                "{outcome:?}"
+            );
         }
         let odd = r#"{"error_code":"92020000","data":{"license_code":"PL1","status":"PAUSED"}}"#;
-        assert!(matches!(read_answer(Api::Query, &answer(200, odd)), Ok(LicenseOutcome::Failed { .. })));
-        let usage = r#"{"error_code":"92020000","error_msg":"Success","data":{"check_fail_list":[]}}"#;
-        assert_eq!(read_answer(Api::Usage, &answer(200, usage)), Ok(LicenseOutcome::Accepted));
+        assert!(matches!(
+            read_answer(Api::Query, &answer(200, odd)),
+            Ok(LicenseOutcome::Failed { .. })
+        ));
+        let usage =
+            r#"{"error_code":"92020000","error_msg":"Success","data":{"check_fail_list":[]}}"#;
+        assert_eq!(
+            read_answer(Api::Usage, &answer(200, usage)),
+            Ok(LicenseOutcome::Accepted)
+        );
     }
 
     #[test]
     fn other_answers_are_errors() {
         let gateway = read_answer(
             Api::Query,
-            &answer(401, r#"{"error_code":"APIGW.0301","error_msg":"bad signature"}"#),
+            &answer(
+                401,
+                r#"{"error_code":"APIGW.0301","error_msg":"bad signature"}"#,
+            ),
         );
-        assert!(matches!(gateway, Err(OpenApiError::Http { status: 401, .. })));
+        assert!(matches!(
+            gateway,
+            Err(OpenApiError::Http { status: 401, .. })
+        ));
         let html = read_answer(Api::Query, &answer(502, "<html>"));
         assert!(matches!(html, Err(OpenApiError::Http { status: 502, .. })));
         let empty = read_answer(Api::Activate, &answer(200, "{}"));

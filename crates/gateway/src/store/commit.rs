@@ -8,8 +8,8 @@
 use chrono::{DateTime, Utc};
 
 use super::{
-    Commit, CommitOutcome, Instance, InstanceWrite, LicenseCodeWrite, NewEvent, OrderRecord, StoreError, StoreResult,
-    StoredResponse,
+    Commit, CommitOutcome, Instance, InstanceWrite, LicenseCodeWrite, NewEvent, OrderRecord,
+    StoreError, StoreResult, StoredResponse,
 };
 
 /// The SQL a backend runs inside one open write transaction.

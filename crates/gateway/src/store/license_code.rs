@@ -122,9 +122,8 @@ impl TryFrom<LicenseCodeRow> for LicenseCode {
     type Error = StoreError;
 
     fn try_from(row: LicenseCodeRow) -> StoreResult<Self> {
-        let status = LicenseCodeStatus::parse(&row.status).ok_or_else(|| {
-            StoreError::Corrupt(format!("license code status `{}`", row.status))
-        })?;
+        let status = LicenseCodeStatus::parse(&row.status)
+            .ok_or_else(|| StoreError::Corrupt(format!("license code status `{}`", row.status)))?;
         Ok(Self {
             code: row.code,
             instance_id: row.instance_id,

@@ -35,10 +35,10 @@ use super::rows::{
     instance_columns, non_negative, to_ms,
 };
 use super::{
-    Commit, CommitOutcome, Instance, KitFilter, LicenseCode, KitKind, KitRecord, KitWrite, NewFinding,
-    NewUsageEvent, OrderRecord, OutboxEvent, OutboxStats, PackageUsage, ReconcileFinding,
-    RecordUsageOutcome, Store, StoreError, StoreResult, StoredResponse, UsageGroup,
-    UsageSettlement, UsageTotal, UsageWindow,
+    Commit, CommitOutcome, Instance, KitFilter, KitKind, KitRecord, KitWrite, LicenseCode,
+    NewFinding, NewUsageEvent, OrderRecord, OutboxEvent, OutboxStats, PackageUsage,
+    ReconcileFinding, RecordUsageOutcome, Store, StoreError, StoreResult, StoredResponse,
+    UsageGroup, UsageSettlement, UsageTotal, UsageWindow,
 };
 
 mod kit;

@@ -8,7 +8,9 @@ use crate::store::commit::CommitSteps;
 use crate::store::rows::{
     InstanceRow, ResponseRow, instance_columns, to_ms, unique_conflict, vanished_response,
 };
-use crate::store::{Instance, LicenseCodeWrite, NewEvent, OrderRecord, StoreResult, StoredResponse};
+use crate::store::{
+    Instance, LicenseCodeWrite, NewEvent, OrderRecord, StoreResult, StoredResponse,
+};
 
 /// First key of the two-key advisory locks on ordering keys ("kg"). The two-key lock space is
 /// separate from single-`bigint` advisory locks, which the schedulers use.

@@ -66,7 +66,10 @@ async fn license_codes_are_kept(app: TestApp) {
     assert_eq!(row.status, LicenseCodeStatus::Alive);
     assert_eq!(row.instance_id.as_deref(), Some(instance.as_str()));
     assert_eq!(row.product_id.as_deref(), Some("OFFI9"));
-    assert_eq!(row.expire_time, Some(Utc.with_ymd_and_hms(2025, 5, 1, 23, 59, 59).unwrap()));
+    assert_eq!(
+        row.expire_time,
+        Some(Utc.with_ymd_and_hms(2025, 5, 1, 23, 59, 59).unwrap())
+    );
     // KooGallery's retry: the same bytes, and nothing stored changes.
     let before = app.snapshot().await;
     assert_eq!(app.call(refresh).await.body, first.body);
@@ -86,7 +89,8 @@ async fn license_codes_are_kept(app: TestApp) {
     }
 
     // FREEZE: the row follows, in the commit of the answer; a repeat changes nothing.
-    let status = |s: &str| json!({"activity": "updateLicenseCodeStatus", "license": code, "status": s});
+    let status =
+        |s: &str| json!({"activity": "updateLicenseCodeStatus", "license": code, "status": s});
     let frozen = app.call(status("FREEZE")).await;
     frozen.assert_code("000000");
     let row = store.get_license_code(code).await.unwrap().unwrap();
@@ -117,22 +121,40 @@ async fn license_codes_are_kept(app: TestApp) {
         .iter()
         .map(|e| {
             let data = &serde_json::from_str::<Value>(&e.payload).unwrap()["data"];
-            format!("{}{}", data["action"].as_str().unwrap(), data["status"].as_str().unwrap_or(""))
+            format!(
+                "{}{}",
+                data["action"].as_str().unwrap(),
+                data["status"].as_str().unwrap_or("")
+            )
         })
         .collect();
-    assert_eq!(actions, ["refresh", "statusFREEZE", "statusUNFREEZE", "release"]);
+    assert_eq!(
+        actions,
+        ["refresh", "statusFREEZE", "statusUNFREEZE", "release"]
+    );
 
     // A code first heard of in a status change.
-    app.call(json!({"activity": "updateLicenseCodeStatus", "license": "PLCODE0002", "status": "FREEZE"}))
-        .await
-        .assert_code("000000");
+    app.call(
+        json!({"activity": "updateLicenseCodeStatus", "license": "PLCODE0002", "status": "FREEZE"}),
+    )
+    .await
+    .assert_code("000000");
 
     // The vendor API.
     let (status_code, list) = code_view(&app, "/api/v1/license-codes").await;
     assert_eq!(status_code, StatusCode::OK);
-    let codes: Vec<&str> = list.as_array().unwrap().iter().map(|c| c["code"].as_str().unwrap()).collect();
+    let codes: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["code"].as_str().unwrap())
+        .collect();
     assert_eq!(codes, [code, "PLCODE0002"]);
-    let (_, mine) = code_view(&app, &format!("/api/v1/license-codes?instance={instance}&limit=5")).await;
+    let (_, mine) = code_view(
+        &app,
+        &format!("/api/v1/license-codes?instance={instance}&limit=5"),
+    )
+    .await;
     assert_eq!(mine.as_array().unwrap().len(), 1);
     let (status_code, one) = code_view(&app, &format!("/api/v1/license-codes/{code}")).await;
     assert_eq!(status_code, StatusCode::OK);
@@ -141,7 +163,10 @@ async fn license_codes_are_kept(app: TestApp) {
     assert_eq!(one["instanceId"], instance.as_str());
     assert_eq!(one["expireTime"], "2025-05-01T23:59:59+00:00");
     let (_, other) = code_view(&app, "/api/v1/license-codes/PLCODE0002").await;
-    assert_eq!((other["status"].as_str(), other["licenseStatus"].as_str()), (Some("frozen"), Some("EXPIRED")));
+    assert_eq!(
+        (other["status"].as_str(), other["licenseStatus"].as_str()),
+        (Some("frozen"), Some("EXPIRED"))
+    );
     let (status_code, missing) = code_view(&app, "/api/v1/license-codes/NOPE").await;
     assert_eq!(status_code, StatusCode::NOT_FOUND);
     assert_eq!(missing["code"], "license_code_not_found");
@@ -189,7 +214,11 @@ async fn license_refusals(app: TestApp) {
     app.run_outbox().await;
     let retry = app.call(asked.clone()).await;
     retry.assert_code("000903");
-    assert_eq!(retry.json()["resultMsg"], "fingerprintneeded", "control characters removed");
+    assert_eq!(
+        retry.json()["resultMsg"],
+        "fingerprintneeded",
+        "control characters removed"
+    );
     assert_eq!(app.call(asked).await.body, retry.body);
     let jobs = app
         .gateway
@@ -236,6 +265,10 @@ async fn longer_fingerprints_are_a_setting() {
             "deviceFingerprint": fingerprint,
         })
     };
-    app.call(request("evt-5k", "f".repeat(5120))).await.assert_code("000004");
-    app.call(request("evt-5k1", "f".repeat(5121))).await.assert_code("000002");
+    app.call(request("evt-5k", "f".repeat(5120)))
+        .await
+        .assert_code("000004");
+    app.call(request("evt-5k1", "f".repeat(5121)))
+        .await
+        .assert_code("000002");
 }

@@ -44,12 +44,18 @@ pub async fn license_code_rows_follow_their_commits(store: Arc<dyn Store>) {
     assert_eq!(first.order_line_id.as_deref(), Some("CS1-000001"));
     assert_eq!(first.product_id.as_deref(), Some("OFFI0001"));
     assert_eq!(first.expire_time, Some(t(1000)));
-    assert_eq!((first.version, first.created_at, first.updated_at), (1, t(0), t(0)));
+    assert_eq!(
+        (first.version, first.created_at, first.updated_at),
+        (1, t(0), t(0))
+    );
     assert_eq!(first.activated_at, None);
 
     // The same key again: replayed, and the row keeps what the first commit wrote.
     let again = answered("refresh:1", refresh("PL1", "CS9", t(9000)), t(1));
-    assert!(matches!(commit(&store, again).await, CommitOutcome::Replayed(_)));
+    assert!(matches!(
+        commit(&store, again).await,
+        CommitOutcome::Replayed(_)
+    ));
     assert_eq!(row(&store, "PL1").await.unwrap(), first);
 
     // A commit that fails after the write (a duplicate event id) rolls the write back too.
@@ -62,7 +68,10 @@ pub async fn license_code_rows_follow_their_commits(store: Arc<dyn Store>) {
         events: vec![event("ev-1", "license:PL1")],
         ..answered("freeze:1", status("PL1", LicenseCodeStatus::Frozen), t(3))
     };
-    assert!(matches!(store.commit(failing).await, Err(StoreError::Conflict(_))));
+    assert!(matches!(
+        store.commit(failing).await,
+        Err(StoreError::Conflict(_))
+    ));
     assert_eq!(row(&store, "PL1").await.unwrap(), first);
     assert_eq!(store.find_response("freeze:1").await.unwrap(), None);
 
@@ -98,7 +107,11 @@ pub async fn license_code_rows_follow_their_commits(store: Arc<dyn Store>) {
     assert_eq!(commit(&store, c).await, CommitOutcome::Committed);
     let released = row(&store, "PL1").await.unwrap();
     assert_eq!(released.status, LicenseCodeStatus::Released);
-    assert_eq!(released.order_id.as_deref(), Some("CS2"), "kept: the release named none");
+    assert_eq!(
+        released.order_id.as_deref(),
+        Some("CS2"),
+        "kept: the release named none"
+    );
     let c = answered("unfreeze", status("PL1", LicenseCodeStatus::Alive), t(7));
     assert_eq!(commit(&store, c).await, CommitOutcome::Committed);
     assert_eq!(row(&store, "PL1").await.unwrap(), released);
@@ -107,13 +120,31 @@ pub async fn license_code_rows_follow_their_commits(store: Arc<dyn Store>) {
     let c = answered("freeze:PL2", status("PL2", LicenseCodeStatus::Frozen), t(8));
     assert_eq!(commit(&store, c).await, CommitOutcome::Committed);
     let second = row(&store, "PL2").await.unwrap();
-    assert_eq!((second.status, second.order_id, second.expire_time), (LicenseCodeStatus::Frozen, None, None));
+    assert_eq!(
+        (second.status, second.order_id, second.expire_time),
+        (LicenseCodeStatus::Frozen, None, None)
+    );
 
     // Listings: by code, optionally one instance's, limited.
     let codes = |list: Vec<LicenseCode>| list.into_iter().map(|c| c.code).collect::<Vec<_>>();
-    assert_eq!(codes(store.list_license_codes(None, 10).await.unwrap()), ["PL1", "PL2"]);
-    assert_eq!(codes(store.list_license_codes(None, 1).await.unwrap()), ["PL1"]);
-    assert_eq!(codes(store.list_license_codes(Some("i-1"), 10).await.unwrap()), ["PL1"]);
-    assert!(store.list_license_codes(Some("i-2"), 10).await.unwrap().is_empty());
+    assert_eq!(
+        codes(store.list_license_codes(None, 10).await.unwrap()),
+        ["PL1", "PL2"]
+    );
+    assert_eq!(
+        codes(store.list_license_codes(None, 1).await.unwrap()),
+        ["PL1"]
+    );
+    assert_eq!(
+        codes(store.list_license_codes(Some("i-1"), 10).await.unwrap()),
+        ["PL1"]
+    );
+    assert!(
+        store
+            .list_license_codes(Some("i-2"), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(row(&store, "PL3").await, None);
 }
