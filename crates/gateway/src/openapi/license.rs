@@ -307,9 +307,11 @@ mod tests {
         }
     }
 
+    type Check = fn(&LicenseOutcome) -> bool;
+
     #[test]
     fn every_documented_code_has_its_outcome() {
-        let cases: [(&str, u16, fn(&LicenseOutcome) -> bool); 11] = [
+        let cases: [(&str, u16, Check); 11] = [
             ("92020001", 200, |o| {
                 matches!(o, LicenseOutcome::Failed { .. })
             }),
