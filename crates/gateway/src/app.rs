@@ -125,6 +125,7 @@ impl App {
             hook_configured: config.hook_url.is_some(),
             frontend_url_in_new_instance: config.frontend_url_in_new_instance,
             provision_wait: std::time::Duration::from_millis(config.provision_wait_ms),
+            max_fingerprint_bytes: config.max_fingerprint_bytes,
             metering: MeteringSettings {
                 window: config.metering_window,
                 grace: chrono::Duration::seconds(

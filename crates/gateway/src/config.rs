@@ -252,6 +252,9 @@ pub struct Config {
     /// quick refusal reaches KooGallery in the same call (`KOOGATE_PROVISION_WAIT_MS`; 0 = never wait).
     #[serde(deserialize_with = "setting")]
     pub provision_wait_ms: u64,
+    /// Longest getLicenseAsync `deviceFingerprint` accepted, in bytes (`KOOGATE_MAX_FINGERPRINT_BYTES`; at most 5120).
+    #[serde(deserialize_with = "setting")]
+    pub max_fingerprint_bytes: usize,
     /// Largest accepted request body in bytes (`KOOGATE_BODY_LIMIT`).
     #[serde(deserialize_with = "setting")]
     pub body_limit: usize,
@@ -313,6 +316,7 @@ impl Default for Config {
             change_check_default: true,
             frontend_url_in_new_instance: FrontEndUrlInNewInstance::WhenKnown,
             provision_wait_ms: 0,
+            max_fingerprint_bytes: 1024,
             body_limit: 1024 * 1024,
             metering_window: MeteringWindow::Hour,
             metering_grace_secs: 300,
@@ -326,6 +330,9 @@ impl Default for Config {
         }
     }
 }
+
+/// Largest `max_fingerprint_bytes`: the FAQ's 5K, which the protocol crate also bounds.
+pub const MAX_FINGERPRINT_BYTES: usize = 5120;
 
 /// Longest `provision_wait_ms`.
 pub const MAX_PROVISION_WAIT_MS: u64 = 3000;
@@ -455,6 +462,11 @@ impl Config {
         if self.provision_wait_ms > MAX_PROVISION_WAIT_MS {
             return Err(ConfigError::Invalid(format!(
                 "provision_wait_ms must be at most {MAX_PROVISION_WAIT_MS}: KooGallery waits 5 s for newInstance"
+            )));
+        }
+        if !(1..=MAX_FINGERPRINT_BYTES).contains(&self.max_fingerprint_bytes) {
+            return Err(ConfigError::Invalid(format!(
+                "max_fingerprint_bytes must be 1 to {MAX_FINGERPRINT_BYTES} (the FAQ's 5K)"
             )));
         }
         if self.header_timeout_secs == 0 || self.body_timeout_secs == 0 {

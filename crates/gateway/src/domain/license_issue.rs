@@ -35,8 +35,8 @@ use ring::signature::{ED25519, Ed25519KeyPair, KeyPair, UnparsedPublicKey};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::Gateway;
 use super::events::{self, kind};
+use super::{Gateway, provision};
 use crate::openapi::UploadLicense;
 use crate::outbox::{DeliveryFailure, MAX_RESPONSE_BYTES};
 use crate::store::{Commit, OutboxEvent};
@@ -241,6 +241,16 @@ pub async fn on_requested(
 ) -> Result<Option<Commit>, DeliveryFailure> {
     let request = LicenseRequest::from_payload(&event.payload)
         .ok_or_else(|| DeliveryFailure::permanent("license.requested payload is unreadable"))?;
+    if gw.hook.is_some()
+        && let Some(refusal) = refusal_from_answer(answer)
+    {
+        let refusal = refusal.map_err(|problem| {
+            DeliveryFailure::permanent(format!(
+                "the hook's refusal of license.requested is invalid: {problem}"
+            ))
+        })?;
+        return Ok(Some(refusal_commit(gw, &request, &refusal)));
+    }
     let (license, source) = if gw.hook.is_some() {
         match license_from_answer(answer) {
             Ok(Some(license)) => (license, "hook"),
@@ -286,6 +296,41 @@ pub async fn on_requested(
         now,
         ..Commit::default()
     }))
+}
+
+/// The hook's `{"refuse":{"code","message"}}`, when its answer has one: `Err` when it is not a
+/// valid online-License refusal (`000900`–`000903`).
+fn refusal_from_answer(answer: &[u8]) -> Option<Result<provision::Refusal, String>> {
+    let answer: Value = serde_json::from_slice(answer).ok()?;
+    let refuse = answer.get("refuse")?;
+    Some(provision::Refusal::parse_among(
+        refuse,
+        &provision::LICENSE_REFUSAL_CODES,
+        "000900-000903",
+    ))
+}
+
+/// The vendor refused the license: its answer replaces the `000004` stored for the
+/// getLicenseAsync call, so KooGallery's retries of it get the refusal byte for byte, and the
+/// event is concluded (the `licenseIssued` key, as for an issued license, so a redelivery of the
+/// event changes nothing).
+fn refusal_commit(gw: &Gateway, request: &LicenseRequest, refusal: &provision::Refusal) -> Commit {
+    let fingerprint = request.device_fingerprint.as_deref().unwrap_or_default();
+    let call_key = format!("getLicenseAsync:{}:{fingerprint}", request.event_id);
+    tracing::info!(
+        event_id = request.event_id,
+        code = refusal.code.code(),
+        "the vendor refused the license"
+    );
+    Commit {
+        response: Some((
+            format!("licenseIssued:{}:{fingerprint}", request.event_id),
+            b"{}".to_vec(),
+        )),
+        replace_responses: vec![(call_key, refusal.answer(gw).body)],
+        now: gw.clock.now(),
+        ..Commit::default()
+    }
 }
 
 /// Step 2: the "delivery" of an [`UPLOAD_JOB`] event.

@@ -68,6 +68,8 @@ pub struct Settings {
     pub frontend_url_in_new_instance: crate::config::FrontEndUrlInNewInstance,
     /// With a hook: how long newInstance waits for the provision answer; zero never waits.
     pub provision_wait: std::time::Duration,
+    /// Longest getLicenseAsync `deviceFingerprint`, in bytes; longer ones get `000002`.
+    pub max_fingerprint_bytes: usize,
     pub metering: MeteringSettings,
     /// What the reconciliation pass does with its findings.
     pub reconcile_mode: crate::config::ReconcileMode,

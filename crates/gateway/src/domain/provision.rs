@@ -41,6 +41,15 @@ pub const REFUSAL_CODES: [ResultCode; 8] = [
     ResultCode::EmailDomainConflict,
 ];
 
+/// The codes a vendor may refuse a getLicenseAsync with: the online-License ones (license-kit
+/// §3.2): quota exhausted, outside the order's validity, expiry required, fingerprint required.
+pub const LICENSE_REFUSAL_CODES: [ResultCode; 4] = [
+    ResultCode::LicenseQuotaExhausted,
+    ResultCode::OutsideOrderValidity,
+    ResultCode::ExpireTimeRequired,
+    ResultCode::DeviceFingerprintRequired,
+];
+
 /// Longest refusal message kept, in characters (`resultMsg` is at most 255).
 const MAX_REFUSAL_MESSAGE: usize = 255;
 
@@ -56,15 +65,24 @@ impl Refusal {
     /// Reads `{"code":"000101","message":"…"}` (message optional: the code's default message).
     /// Only the codes in [`REFUSAL_CODES`] are accepted.
     pub fn parse(value: &serde_json::Value) -> Result<Self, String> {
+        Self::parse_among(value, &REFUSAL_CODES, "000100-000107")
+    }
+
+    /// As [`Self::parse`], accepting the codes in `codes` (named `range` in the error).
+    pub fn parse_among(
+        value: &serde_json::Value,
+        codes: &[ResultCode],
+        range: &str,
+    ) -> Result<Self, String> {
         let object = value.as_object().ok_or("refuse must be an object")?;
         let code = object
             .get("code")
             .and_then(|c| c.as_str())
             .ok_or("refuse.code must be a string")?;
         let code = ResultCode::parse(code);
-        if !REFUSAL_CODES.contains(&code) {
+        if !codes.contains(&code) {
             return Err(format!(
-                "refuse.code {:?} is not one of 000100-000107",
+                "refuse.code {:?} is not one of {range}",
                 code.code()
             ));
         }
@@ -88,7 +106,7 @@ impl Refusal {
         Ok(Self { code, message })
     }
 
-    /// The newInstance answer carrying this refusal.
+    /// The answer (newInstance's or getLicenseAsync's) carrying this refusal.
     pub fn answer(&self, gw: &Gateway) -> Answer {
         Answer::from_response(
             &ProduceResponse::error(self.code.clone(), &self.message),

@@ -7,6 +7,7 @@ pub mod extract;
 pub mod guard;
 pub mod kit;
 pub mod kit_api;
+pub mod license_code_api;
 pub mod ops;
 pub mod produce;
 pub mod reconcile_api;
@@ -85,6 +86,8 @@ pub fn router(state: AppState, routes: Routes, guard: guard::BodyGuard) -> Route
             )
             .route("/api/v1/usage", post(usage_api::report))
             .route("/api/v1/license-key", get(api::license_key))
+            .route("/api/v1/license-codes", get(license_code_api::list))
+            .route("/api/v1/license-codes/{code}", get(license_code_api::get))
             .route("/api/v1/kit/{kind}", get(kit_api::list))
             .route("/api/v1/events", get(api::list_events))
             .route("/api/v1/events/{id}/redeliver", post(api::redeliver))

@@ -107,6 +107,8 @@ pub struct OpenApiClient {
     ak: String,
     sk: AccessKey,
     clock: SharedClock,
+    /// Delays between attempts of the calls that repeat on passing failures (the license APIs).
+    retry_delays: Vec<Duration>,
 }
 
 impl fmt::Debug for OpenApiClient {
@@ -148,7 +150,20 @@ impl OpenApiClient {
             ak: config.ak,
             sk: config.sk,
             clock,
+            retry_delays: super::license::DEFAULT_RETRY_DELAYS.to_vec(),
         })
+    }
+
+    /// Sets the delays before each repeat of a license call that failed in passing (no answer,
+    /// 5xx from every host, 429); an empty list never repeats.
+    #[must_use]
+    pub fn with_retry_delays(mut self, delays: Vec<Duration>) -> Self {
+        self.retry_delays = delays;
+        self
+    }
+
+    pub(super) fn retry_delays(&self) -> &[Duration] {
+        &self.retry_delays
     }
 
     /// The clock's time in Unix milliseconds.

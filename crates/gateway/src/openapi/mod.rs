@@ -1,6 +1,7 @@
 //! The client for KooGallery's open APIs (`mkp-openapi-public`), the calls koogate makes *to* the
 //! marketplace: order query (spec saas-v2 §7.1, license-kit §6.3), the online-license upload
-//! (license-kit §3.3) and the usage push (saas-v2 §7.2).
+//! (license-kit §3.3), the usage push (saas-v2 §7.2) and the license-code APIs (activate,
+//! query, software usage: license-kit §2.3).
 //!
 //! - Every request is signed with Huawei API Gateway `SDK-HMAC-SHA256` (license-kit §6.1):
 //!   `X-Sdk-Date` from the injected clock, `Host` and `Content-Type` signed, the exact body bytes
@@ -16,6 +17,7 @@
 
 mod client;
 mod error;
+mod license;
 mod marketplace;
 mod multipart;
 mod order;
@@ -24,6 +26,10 @@ mod usage;
 
 pub use client::{OpenApiClient, OpenApiConfig};
 pub use error::OpenApiError;
+pub use license::{
+    DEFAULT_RETRY_DELAYS, LICENSE_ACTIVATE_PATH, LICENSE_QUERY_PATH, LicenseOutcome, LicenseState,
+    SOFTWARE_USAGE_PATH,
+};
 pub use marketplace::MarketplaceClients;
 pub use order::FetchedOrder;
 pub use upload::{UploadLicense, UploadReceipt};

@@ -8,8 +8,8 @@
 use chrono::{DateTime, Utc};
 
 use super::{
-    Commit, CommitOutcome, Instance, InstanceWrite, NewEvent, OrderRecord, StoreError, StoreResult,
-    StoredResponse,
+    Commit, CommitOutcome, Instance, InstanceWrite, LicenseCodeWrite, NewEvent, OrderRecord,
+    StoreError, StoreResult, StoredResponse,
 };
 
 /// The SQL a backend runs inside one open write transaction.
@@ -31,6 +31,12 @@ pub(super) trait CommitSteps {
         expected_version: i64,
     ) -> StoreResult<bool>;
     async fn upsert_order(&mut self, order: &OrderRecord) -> StoreResult<()>;
+    /// Applies a license-code change to its row (inserting the row when the code is new).
+    async fn write_license_code(
+        &mut self,
+        write: &LicenseCodeWrite,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
     /// Called once, before the events are inserted, with the distinct keys in sorted order.
     async fn lock_ordering_keys(&mut self, keys: &[&str]) -> StoreResult<()>;
     async fn enqueue(&mut self, event: &NewEvent, now: DateTime<Utc>) -> StoreResult<()>;
@@ -62,6 +68,9 @@ pub(super) async fn apply<S: CommitSteps>(
     }
     if let Some(order) = &commit.order {
         steps.upsert_order(order).await?;
+    }
+    if let Some(write) = &commit.license_code {
+        steps.write_license_code(write, commit.now).await?;
     }
     enqueue_all(steps, &commit.events, commit.now).await?;
     if let Some(id) = commit.complete_event {

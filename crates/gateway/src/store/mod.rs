@@ -13,6 +13,7 @@
 mod commit;
 mod kit;
 mod lease;
+mod license_code;
 mod models;
 mod postgres;
 mod reconcile;
@@ -124,6 +125,17 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         limit: i64,
     ) -> StoreResult<Vec<OutboxEvent>>;
     async fn outbox_stats(&self, now: DateTime<Utc>) -> StoreResult<OutboxStats>;
+
+    // ---------------------------------------------------------------------------------------
+    // License codes (license-kit §2.2), written by `Commit::license_code`
+
+    async fn get_license_code(&self, code: &str) -> StoreResult<Option<LicenseCode>>;
+    /// Codes ordered by code, optionally only those of one instance.
+    async fn list_license_codes(
+        &self,
+        instance_id: Option<&str>,
+        limit: i64,
+    ) -> StoreResult<Vec<LicenseCode>>;
 
     // ---------------------------------------------------------------------------------------
     // Metering (the usage ledger behind the usage push, saas-v2 §7.2)

@@ -1,6 +1,8 @@
 //! Plain records as stored. Domain rules live in `domain/`; these types only carry data.
 
 use chrono::{DateTime, Utc};
+use koogate_protocol::messages::instance::StatusChange;
+use koogate_protocol::messages::license_api::LicenseStatus;
 use koogate_protocol::messages::order::ChargingMode;
 use serde::{Deserialize, Serialize};
 
@@ -119,7 +121,8 @@ pub struct NewEvent {
 }
 
 /// One atomic unit of work. Applied in this order inside one transaction: claim `response_key`,
-/// write the instance, upsert the order, enqueue events, complete `complete_event`.
+/// write the instance, upsert the order, write the license code, enqueue events, complete
+/// `complete_event`, replace `replace_responses`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Commit {
     /// Idempotency key and the response to store under it. When the key already exists nothing
@@ -135,6 +138,10 @@ pub struct Commit {
     /// when the rest of the commit is: a vendor's late refusal replaces the `000004` a
     /// newInstance call was answered, so KooGallery's retries see the refusal.
     pub replace_responses: Vec<(String, Vec<u8>)>,
+    /// A license-code change (refreshLicenseCode, updateLicenseCodeStatus, releaseLicenseCode),
+    /// applied after the instance and order writes, so the code's row and the stored answer
+    /// commit together.
+    pub license_code: Option<LicenseCodeWrite>,
     pub now: DateTime<Utc>,
 }
 
@@ -427,4 +434,106 @@ pub struct ReconcileFinding {
     pub healed_at: Option<DateTime<Utc>>,
     /// When it stopped being true (healed, or the two sides agree again).
     pub resolved_at: Option<DateTime<Utc>>,
+}
+
+/// What koogate last heard from KooGallery about a license code (license-kit §2.2.4–2.2.5).
+/// Transitions are decided in `domain::activities::license`; the store keeps the text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LicenseCodeStatus {
+    /// In use: never frozen, or unfrozen since (`UNFREEZE`).
+    Alive,
+    /// `FREEZE`: expired past the grace period; data kept, use blocked.
+    Frozen,
+    /// `releaseLicenseCode`: terminal; no later status change applies.
+    Released,
+}
+
+impl LicenseCodeStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Alive => "alive",
+            Self::Frozen => "frozen",
+            Self::Released => "released",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Some(match text {
+            "alive" => Self::Alive,
+            "frozen" => Self::Frozen,
+            "released" => Self::Released,
+            _ => return None,
+        })
+    }
+
+    /// The status updateLicenseCodeStatus asks for.
+    pub fn from_change(change: StatusChange) -> Self {
+        match change {
+            StatusChange::Freeze => Self::Frozen,
+            StatusChange::Unfreeze => Self::Alive,
+        }
+    }
+
+    /// What the license query API (license-kit §2.3.2) would call it: a frozen code is one
+    /// KooGallery reports `EXPIRED`.
+    pub fn as_license_status(self) -> LicenseStatus {
+        match self {
+            Self::Alive => LicenseStatus::Alive,
+            Self::Frozen => LicenseStatus::Expired,
+            Self::Released => LicenseStatus::Released,
+        }
+    }
+}
+
+/// A license code's row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LicenseCode {
+    pub code: String,
+    /// The instance of the code's order line, when koogate has one (online-License and SaaS
+    /// purchases; pure license-code products have none).
+    pub instance_id: Option<String>,
+    /// The last order KooGallery named for the code (a renewal's, or the unsubscription's).
+    pub order_id: Option<String>,
+    pub order_line_id: Option<String>,
+    pub product_id: Option<String>,
+    pub status: LicenseCodeStatus,
+    pub expire_time: Option<DateTime<Utc>>,
+    /// When the vendor's software activated it through koogate (the license service).
+    pub activated_at: Option<DateTime<Utc>>,
+    /// When KooGallery was last asked about it (activate or query).
+    pub last_checked_at: Option<DateTime<Utc>>,
+    /// KooGallery's last activate or query answer, JSON as received.
+    pub last_answer: Option<String>,
+    /// Counts the writes; status changes are keyed by it.
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A license-code change inside a [`Commit`]. Each writes only its own columns (a concurrent
+/// refresh and freeze both land) and creates the row when the code is new.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LicenseCodeWrite {
+    /// refreshLicenseCode: the new order and expiry; a new row is `alive`. `instance_id` and
+    /// `product_id` keep their stored values when `None`.
+    Refresh {
+        code: String,
+        instance_id: Option<String>,
+        order_id: String,
+        order_line_id: String,
+        product_id: Option<String>,
+        expire_time: DateTime<Utc>,
+    },
+    /// updateLicenseCodeStatus: `alive` or `frozen`. Never applied to a released code.
+    Status {
+        code: String,
+        status: LicenseCodeStatus,
+    },
+    /// releaseLicenseCode: `released`, with the unsubscription's order when named.
+    Release {
+        code: String,
+        order_id: Option<String>,
+        order_line_id: Option<String>,
+    },
 }

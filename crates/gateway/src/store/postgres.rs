@@ -25,15 +25,16 @@ use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 
 use super::commit;
+use super::license_code::{self, LicenseCodeRow};
 use super::rows::{
     EventRow, InstanceRow, OrderRow, ResponseRow, age_secs, convert_all, event_columns,
     instance_columns, non_negative, to_ms,
 };
 use super::{
-    Commit, CommitOutcome, Instance, KitFilter, KitKind, KitRecord, KitWrite, NewFinding,
-    NewUsageEvent, OrderRecord, OutboxEvent, OutboxStats, PackageUsage, ReconcileFinding,
-    RecordUsageOutcome, Store, StoreResult, StoredResponse, UsageGroup, UsageSettlement,
-    UsageTotal, UsageWindow,
+    Commit, CommitOutcome, Instance, KitFilter, KitKind, KitRecord, KitWrite, LicenseCode,
+    NewFinding, NewUsageEvent, OrderRecord, OutboxEvent, OutboxStats, PackageUsage,
+    ReconcileFinding, RecordUsageOutcome, Store, StoreResult, StoredResponse, UsageGroup,
+    UsageSettlement, UsageTotal, UsageWindow,
 };
 
 mod kit;
@@ -441,6 +442,40 @@ impl Store for PostgresStore {
         limit: i64,
     ) -> StoreResult<Vec<KitRecord>> {
         kit::list_kit_records(&self.pool, kind, filter, limit).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn get_license_code(&self, code: &str) -> StoreResult<Option<LicenseCode>> {
+        let row: Option<LicenseCodeRow> = sqlx::query_as(license_code::SELECT_ONE)
+            .bind(code)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(LicenseCode::try_from).transpose()
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list_license_codes(
+        &self,
+        instance_id: Option<&str>,
+        limit: i64,
+    ) -> StoreResult<Vec<LicenseCode>> {
+        let limit = non_negative(limit);
+        let rows: Vec<LicenseCodeRow> = match instance_id {
+            Some(instance) => {
+                sqlx::query_as(license_code::LIST_BY_INSTANCE)
+                    .bind(limit)
+                    .bind(instance)
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+            None => {
+                sqlx::query_as(license_code::LIST_ALL)
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+        };
+        convert_all(rows)
     }
 
     #[tracing::instrument(skip_all)]

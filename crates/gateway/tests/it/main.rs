@@ -8,6 +8,7 @@
 mod support;
 
 mod openapi_client;
+mod openapi_license;
 mod outbox;
 mod produce;
 mod reconcile;

@@ -25,6 +25,7 @@ mod hardening;
 mod hooks;
 mod idempotency;
 mod kit;
+mod license_codes;
 mod metering;
 mod ops;
 mod refusals;

@@ -8,7 +8,7 @@
 //!
 //! The metering stories live in `store_story/usage.rs`, the 联营 Kit directory's in
 //! `store_story/kit.rs`, the replicas' (scheduler leases, release time) in
-//! `store_story/replicas.rs`.
+//! `store_story/replicas.rs`, the license codes' in `store_story/license_codes.rs`.
 //!
 //! ```text
 //! cargo test -p koogate-gateway --test it store_story::
@@ -161,8 +161,12 @@ mod kit_stories;
 #[path = "store_story/replicas.rs"]
 mod replica_stories;
 
+#[path = "store_story/license_codes.rs"]
+mod license_code_stories;
+
 mod stories {
     pub use super::kit_stories::*;
+    pub use super::license_code_stories::*;
     pub use super::replica_stories::*;
     pub use super::usage_stories::*;
     use super::*;
@@ -990,6 +994,7 @@ stories!(
     replicas_racing_for_a_lease_get_one_winner,
     only_the_lease_holder_runs_a_pass,
     the_release_time_survives_later_writes,
+    license_code_rows_follow_their_commits,
 );
 
 /// WAL is a property of the file, so a second, independent connection can confirm it.

@@ -98,15 +98,19 @@ impl FromFields for ReleaseLicenseCode {
     }
 }
 
+/// The FAQ's 5K: the longest getLicenseAsync `deviceFingerprint` that parses (UTF-16 units).
+pub const MAX_DEVICE_FINGERPRINT: usize = 5120;
+
 /// `getLicenseAsync`: generate a license for a device. Times are kept as received (their format
 /// is known only from one example) and checked while parsing; read them with the accessors.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct GetLicenseAsync {
     /// Device fingerprint / hardware id (`MAC|disk|board|CPU`). The table says 1024; an FAQ
-    /// says up to 5K. The table is enforced.
+    /// says up to 5K, which is what is enforced here. The gateway applies its own, configurable
+    /// limit on top (`max_fingerprint_bytes`, 1024 by default).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub device_fingerprint: Option<Bounded<1024>>,
+    pub device_fingerprint: Option<Bounded<MAX_DEVICE_FINGERPRINT>>,
     /// License start, e.g. `2023-10-27 10:30:15 z`.
     pub effective_time: Bounded<32>,
     /// Application serial; with the fingerprint it identifies retries.

@@ -111,6 +111,7 @@ pub async fn run(gw: &Gateway, req: &NewInstance, test: bool) -> Result<Answer, 
         events: new_events,
         complete_event: None,
         replace_responses: Vec::new(),
+        license_code: None,
         now,
     };
     match gw.store.commit(commit).await? {

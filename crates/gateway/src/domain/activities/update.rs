@@ -343,6 +343,7 @@ where
             events: change.events,
             complete_event: None,
             replace_responses: Vec::new(),
+            license_code: None,
             now,
         };
         match gw.store.commit(commit).await? {

@@ -8,7 +8,9 @@ use crate::store::commit::CommitSteps;
 use crate::store::rows::{
     InstanceRow, ResponseRow, instance_columns, to_ms, unique_conflict, vanished_response,
 };
-use crate::store::{Instance, NewEvent, OrderRecord, StoreResult, StoredResponse};
+use crate::store::{
+    Instance, LicenseCodeWrite, NewEvent, OrderRecord, StoreResult, StoredResponse,
+};
 
 /// First key of the two-key advisory locks on ordering keys ("kg"). The two-key lock space is
 /// separate from single-`bigint` advisory locks, which the schedulers use.
@@ -127,6 +129,14 @@ impl CommitSteps for Transaction<'_, Postgres> {
         .execute(&mut **self)
         .await?;
         Ok(())
+    }
+
+    async fn write_license_code(
+        &mut self,
+        write: &LicenseCodeWrite,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        crate::store::license_code::write_license_code!(&mut **self, write, now)
     }
 
     async fn lock_ordering_keys(&mut self, keys: &[&str]) -> StoreResult<()> {

@@ -8,7 +8,9 @@ use crate::store::commit::CommitSteps;
 use crate::store::rows::{
     InstanceRow, ResponseRow, instance_columns, to_ms, unique_conflict, vanished_response,
 };
-use crate::store::{Instance, NewEvent, OrderRecord, StoreResult, StoredResponse};
+use crate::store::{
+    Instance, LicenseCodeWrite, NewEvent, OrderRecord, StoreResult, StoredResponse,
+};
 
 impl CommitSteps for Transaction<'_, Sqlite> {
     async fn claim_response(
@@ -124,6 +126,14 @@ impl CommitSteps for Transaction<'_, Sqlite> {
         .execute(&mut **self)
         .await?;
         Ok(())
+    }
+
+    async fn write_license_code(
+        &mut self,
+        write: &LicenseCodeWrite,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        crate::store::license_code::write_license_code!(&mut **self, write, now)
     }
 
     async fn lock_ordering_keys(&mut self, _keys: &[&str]) -> StoreResult<()> {

@@ -5,7 +5,7 @@
 //! stored responses; not the nonces, which a refused call is allowed to record) so that tests can
 //! prove a bad call changed nothing.
 
-use koogate_gateway::store::{Instance, OutboxEvent, Store};
+use koogate_gateway::store::{Instance, LicenseCode, OutboxEvent, Store};
 
 /// A second, read-only view of the gateway's database for the tables the `Store` trait cannot
 /// list (orders and stored responses).
@@ -96,6 +96,7 @@ pub struct Snapshot {
     pub orders: Vec<(String, String, String, String, i64)>,
     pub responses: Vec<(String, Vec<u8>, i64)>,
     pub usage: Vec<(String, String)>,
+    pub license_codes: Vec<LicenseCode>,
 }
 
 impl Snapshot {
@@ -106,6 +107,7 @@ impl Snapshot {
             orders: reader.orders().await,
             responses: reader.responses().await,
             usage: reader.usage().await,
+            license_codes: store.list_license_codes(None, 100_000).await.unwrap(),
         }
     }
 }
