@@ -108,12 +108,16 @@ async fn run(pool: SqlitePool, mut queue: mpsc::Receiver<Job>) {
             return;
         }
         metrics::histogram!("koogate_sqlite_group_commit_size").record(size as f64);
-        write_batch(&pool, batch).await;
+        // In a task of its own, so that a panic fails this batch's callers (their reply
+        // channels close) instead of ending the writer and every write after it.
+        if let Err(err) = tokio::spawn(write_batch(pool.clone(), batch)).await {
+            tracing::error!(error = %err, "a group commit panicked; its callers got an error");
+        }
     }
 }
 
 /// Applies `jobs` in one transaction and answers each caller after the commit.
-async fn write_batch(pool: &SqlitePool, jobs: Vec<Job>) {
+async fn write_batch(pool: SqlitePool, jobs: Vec<Job>) {
     let mut conn = match pool.acquire().await {
         Ok(conn) => conn,
         Err(err) => {
