@@ -272,9 +272,14 @@ async fn stored_credentials(
 /// `(clientId, clientSecret)` of a stored app record.
 fn open_app(gw: &Gateway, data: &str) -> Option<(String, String)> {
     let app: StoredApp = serde_json::from_str(data).ok()?;
-    let sealed = STANDARD.decode(app.client_secret_sealed).ok()?;
-    let secret = String::from_utf8(gw.secret_box.open(&sealed).ok()?).ok()?;
+    let secret = open_secret(gw, &app)?;
     Some((app.client_id, secret))
+}
+
+/// The app's client secret, opened with the master key.
+fn open_secret(gw: &Gateway, app: &StoredApp) -> Option<String> {
+    let sealed = STANDARD.decode(&app.client_secret_sealed).ok()?;
+    String::from_utf8(gw.secret_box.open(&sealed).ok()?).ok()
 }
 
 /// A Kit record as the vendor API shows it.
@@ -313,11 +318,12 @@ pub fn vendor_view(gw: &Gateway, record: &KitRecord) -> RecordView {
 }
 
 fn app_view(gw: &Gateway, record: &KitRecord) -> Value {
-    let client_id = serde_json::from_str::<StoredApp>(&record.data)
-        .map(|app| Value::from(app.client_id))
-        .unwrap_or(Value::Null);
-    match open_app(gw, &record.data) {
-        Some((_, secret)) if !record.deleted => {
+    let app = serde_json::from_str::<StoredApp>(&record.data).ok();
+    let client_id = app
+        .as_ref()
+        .map_or(Value::Null, |app| Value::from(app.client_id.as_str()));
+    match app.as_ref().and_then(|app| open_secret(gw, app)) {
+        Some(secret) if !record.deleted => {
             json!({"clientId": client_id, "clientSecret": secret})
         }
         Some(_) => json!({"clientId": client_id, "clientSecret": null}),

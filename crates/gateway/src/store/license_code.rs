@@ -97,6 +97,47 @@ macro_rules! write_license_code {
 }
 pub(super) use write_license_code;
 
+/// The reads of the table over one pool type: the SQL is the same text on both backends, so
+/// only the pool differs (as for `reconcile_queries`).
+macro_rules! license_code_queries {
+    ($pool:ty) => {
+        use crate::store::license_code::{LIST_ALL, LIST_BY_INSTANCE, LicenseCodeRow, SELECT_ONE};
+        use crate::store::rows::{convert_all, non_negative};
+        use crate::store::{LicenseCode, StoreResult};
+
+        pub(in crate::store) async fn get(
+            pool: &$pool,
+            code: &str,
+        ) -> StoreResult<Option<LicenseCode>> {
+            let row: Option<LicenseCodeRow> = sqlx::query_as(SELECT_ONE)
+                .bind(code)
+                .fetch_optional(pool)
+                .await?;
+            row.map(LicenseCode::try_from).transpose()
+        }
+
+        pub(in crate::store) async fn list(
+            pool: &$pool,
+            instance_id: Option<&str>,
+            limit: i64,
+        ) -> StoreResult<Vec<LicenseCode>> {
+            let limit = non_negative(limit);
+            let rows: Vec<LicenseCodeRow> = match instance_id {
+                Some(instance) => {
+                    sqlx::query_as(LIST_BY_INSTANCE)
+                        .bind(limit)
+                        .bind(instance)
+                        .fetch_all(pool)
+                        .await?
+                }
+                None => sqlx::query_as(LIST_ALL).bind(limit).fetch_all(pool).await?,
+            };
+            convert_all(rows)
+        }
+    };
+}
+pub(super) use license_code_queries;
+
 #[derive(Debug, sqlx::FromRow)]
 pub(super) struct LicenseCodeRow {
     code: String,

@@ -29,7 +29,6 @@ use chrono::{DateTime, Utc};
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
-use super::license_code::{self, LicenseCodeRow};
 use super::rows::{
     EventRow, InstanceRow, OrderRow, ResponseRow, age_secs, convert_all, event_columns,
     instance_columns, non_negative, to_ms,
@@ -42,6 +41,7 @@ use super::{
 };
 
 mod kit;
+mod license_codes;
 mod reconcile;
 mod steps;
 mod usage;
@@ -528,11 +528,7 @@ impl Store for SqliteStore {
 
     #[tracing::instrument(skip_all)]
     async fn get_license_code(&self, code: &str) -> StoreResult<Option<LicenseCode>> {
-        let row: Option<LicenseCodeRow> = sqlx::query_as(license_code::SELECT_ONE)
-            .bind(code)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.map(LicenseCode::try_from).transpose()
+        license_codes::get(&self.pool, code).await
     }
 
     #[tracing::instrument(skip_all)]
@@ -541,23 +537,7 @@ impl Store for SqliteStore {
         instance_id: Option<&str>,
         limit: i64,
     ) -> StoreResult<Vec<LicenseCode>> {
-        let limit = non_negative(limit);
-        let rows: Vec<LicenseCodeRow> = match instance_id {
-            Some(instance) => {
-                sqlx::query_as(license_code::LIST_BY_INSTANCE)
-                    .bind(limit)
-                    .bind(instance)
-                    .fetch_all(&self.pool)
-                    .await?
-            }
-            None => {
-                sqlx::query_as(license_code::LIST_ALL)
-                    .bind(limit)
-                    .fetch_all(&self.pool)
-                    .await?
-            }
-        };
-        convert_all(rows)
+        license_codes::list(&self.pool, instance_id, limit).await
     }
 
     #[tracing::instrument(skip_all)]
